@@ -1,0 +1,110 @@
+# ankihost - GNU make build.  See README.md.
+#
+#   make            release build into build/ (-O2 -g, warnings are errors)
+#   make check      deps + sanitizer build + every test; ends "N passed, M failed"
+#   make run        deps + build + the main job on loopback (Ctrl-C stops it)
+#   make bench      performance ratios (bench/)
+#   make lint       cppcheck + clang-tidy;  make format  clang-format -i
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+
+CC ?= cc
+PKGS := sqlite3 libzstd jansson libmicrohttpd libcurl libzip libcrypto libutf8proc libpcre2-8
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
+BASE_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -g -pthread
+CFLAGS ?= -O2
+SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+BUILD ?= build
+export BUILD
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+LIB_SRCS := $(sort $(wildcard src/lib/*.c))
+PROGS := $(sort $(notdir $(patsubst %/,%,$(filter-out src/lib/,$(wildcard src/*/)))))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_NAMES := $(basename $(notdir $(UNIT_SRCS)))
+
+# $(1) = build dir, $(2) = extra flags
+define variant
+$(1)/obj/%.o: src/%.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(BASE_CFLAGS) $(2) $$(PKG_CFLAGS) -Isrc/lib -MMD -MP -c $$< -o $$@
+
+$(1)/libankihost.a: $$(patsubst src/%.c,$(1)/obj/%.o,$$(LIB_SRCS))
+	@rm -f $$@
+	ar rcs $$@ $$^
+
+$(1)/bin/%: $(1)/libankihost.a $$$$(subst .c,.o,$$$$(subst src/,$(1)/obj/,$$$$(wildcard src/$$$$*/*.c)))
+	@mkdir -p $$(@D)
+	$$(CC) $$(BASE_CFLAGS) $(2) -o $$@ $$(filter %.o,$$^) $(1)/libankihost.a $$(PKG_LIBS) -lm
+
+-include $$(shell find $(1)/obj -name '*.d' 2>/dev/null)
+endef
+
+.SECONDEXPANSION:
+$(eval $(call variant,$(BUILD),$(CFLAGS)))
+$(eval $(call variant,$(BUILD)/san,$(SAN_FLAGS)))
+
+$(BUILD)/san/tests/%: tests/unit/%.c $(BUILD)/san/libankihost.a tests/unit/testutil.h
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(PKG_CFLAGS) $(shell pkg-config --cflags cmocka) -Isrc/lib -Itests/unit \
+	  -o $@ $< $(BUILD)/san/libankihost.a $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lm
+
+.PHONY: all san unit-build deps check check-unit check-integration run bench lint format clean install
+all: $(addprefix $(BUILD)/bin/,$(PROGS))
+san: $(addprefix $(BUILD)/san/bin/,$(PROGS))
+unit-build: $(addprefix $(BUILD)/san/tests/,$(UNIT_NAMES))
+
+# Debian 12 packages the build, the tests and the tools need.
+DEB_PACKAGES := build-essential pkg-config sqlite3 libsqlite3-dev zstd libzstd-dev libjansson-dev \
+  libmicrohttpd-dev libcurl4-openssl-dev libzip-dev libssl-dev libutf8proc-dev libpcre2-dev \
+  libcmocka-dev age python3 python3-pytest python3-zstandard iproute2 cppcheck clang-tidy clang-format
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "deps: all $(words $(DEB_PACKAGES)) Debian packages present"; exit 0; fi; \
+	echo "deps: missing:" $$missing; \
+	if [ "$$(id -u)" != 0 ]; then echo "deps: run as root (or: sudo apt-get install -y --no-install-recommends $$missing)" >&2; exit 1; fi; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -q && apt-get install -y -q --no-install-recommends $$missing
+
+check: deps
+	@$(MAKE) --no-print-directory san unit-build
+	@tests/run-all.sh
+
+check-unit: san unit-build
+	@tests/run-all.sh unit
+
+check-integration: san
+	@tests/run-all.sh integration
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@contrib/run-demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bench/run.sh
+
+C_FILES = $(shell find src tests/unit bench -name '*.[ch]' 2>/dev/null)
+lint: deps
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+	  --std=c11 -D_GNU_SOURCE --suppress=missingIncludeSystem --inline-suppr -Isrc/lib $(filter src/%,$(C_FILES))
+	clang-tidy --quiet $(filter src/%.c,$(C_FILES)) -- -std=c17 -D_GNU_SOURCE -Isrc/lib $(PKG_CFLAGS)
+
+format:
+	clang-format -i $(C_FILES)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(addprefix $(BUILD)/bin/,$(PROGS)) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf $(BUILD)
