@@ -73,7 +73,7 @@ deps:
 	echo "deps: missing:" $$missing; \
 	if [ "$$(id -u)" != 0 ]; then echo "deps: run as root (or: sudo apt-get install -y --no-install-recommends $$missing)" >&2; exit 1; fi; \
 	export DEBIAN_FRONTEND=noninteractive; \
-	apt-get update -q && apt-get install -y -q --no-install-recommends $$missing
+	{ [ -n "$${APT_UPDATED:-}" ] || apt-get update -q; } && apt-get install -y -q --no-install-recommends $$missing
 
 check: deps
 	@$(MAKE) --no-print-directory san unit-build

@@ -67,7 +67,9 @@ enum status buf_append(struct buf *b, const void *data, size_t len, struct errin
 	enum status st = buf_reserve(b, len, e);
 	if (st)
 		return st;
-	if (len)
+	if (!b->data)
+		return errinfo_set(e, ST_INTERNAL, "buffer without storage");
+	if (len && data)
 		memcpy(b->data + b->len, data, len);
 	b->len += len;
 	b->data[b->len] = '\0';
