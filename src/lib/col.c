@@ -300,6 +300,14 @@ void col_close(struct col *c)
 	int rc = sqlite3_close(c->db);
 	if (rc != SQLITE_OK)
 		log_warnx("closing %s: %s (statements left open)", c->path, sqlite3_errstr(rc));
+	if (c->unlink_on_close) {
+		char side[MAX_PATH_BYTES + 8];
+		unlink(c->path);
+		snprintf(side, sizeof side, "%s-wal", c->path);
+		unlink(side);
+		snprintf(side, sizeof side, "%s-shm", c->path);
+		unlink(side);
+	}
 	free(c->path);
 	free(c);
 }
@@ -486,4 +494,45 @@ enum status col_close_downgraded(struct col *c, struct errinfo *e)
 		st = col_exec(c, "pragma journal_mode = delete", e);
 	col_close(c);
 	return st;
+}
+
+enum status col_open_copy(const char *path, struct col **out, struct errinfo *e)
+{
+	*out = NULL;
+	struct col *src;
+	enum status st = col_open(path, COL_READONLY, &src, e);
+	if (st)
+		return st;
+	const char *tmpdir = getenv("TMPDIR");
+	char tmp[MAX_PATH_BYTES];
+	snprintf(tmp, sizeof tmp, "%s/ankihost-col-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		col_close(src);
+		return errinfo_errno(e, ST_IO, "cannot create a temporary copy of %s", path);
+	}
+	close(fd);
+	sqlite3 *dst = NULL;
+	int rc = sqlite3_open(tmp, &dst);
+	if (rc == SQLITE_OK) {
+		sqlite3_backup *b = sqlite3_backup_init(dst, "main", src->db, "main");
+		rc = b ? sqlite3_backup_step(b, -1) : sqlite3_errcode(dst);
+		if (b)
+			sqlite3_backup_finish(b);
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+	}
+	sqlite3_close(dst);
+	col_close(src);
+	if (rc != SQLITE_OK) {
+		unlink(tmp);
+		return col_sqlite_err(NULL, rc, e, "copying the collection");
+	}
+	st = col_open(tmp, 0, out, e);
+	if (st) {
+		unlink(tmp);
+		return st;
+	}
+	(*out)->unlink_on_close = 1;
+	return ST_OK;
 }

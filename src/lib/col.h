@@ -41,6 +41,11 @@ struct col;
  * ST_VERSION (schema < 11, 12, 13 or > 18; the message names it), ST_DB. */
 enum status col_open(const char *path, unsigned flags, struct col **out, struct errinfo *e);
 
+/* Open a private, upgraded copy of path (SQLite backup API into a
+ * temporary file), leaving path untouched; the copy is deleted by
+ * col_close.  For read-only work on files of any supported schema. */
+enum status col_open_copy(const char *path, struct col **out, struct errinfo *e);
+
 /* Checkpoint and close.  NULL-safe. */
 void col_close(struct col *c);
 

@@ -17,6 +17,7 @@ struct col {
 	char *path;
 	unsigned flags;
 	int opened_ver; /* schema version found at open */
+	int unlink_on_close; /* a private copy made by col_open_copy */
 	int in_tx;
 	/* prepared statements keyed by the address of their static SQL text */
 	struct {
