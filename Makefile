@@ -57,7 +57,12 @@ $(BUILD)/san/tests/%: tests/unit/%.c $(BUILD)/san/libankihost.a tests/unit/testu
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(PKG_CFLAGS) $(shell pkg-config --cflags cmocka) -Isrc/lib -Itests/unit \
 	  -o $@ $< $(BUILD)/san/libankihost.a $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lm
 
-.PHONY: all san unit-build deps check check-unit check-integration run bench lint format clean install
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libankihost.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Isrc/lib -o $@ $< $(BUILD)/libankihost.a $(PKG_LIBS) -lm
+
+.PHONY: all san unit-build bench-build deps check check-unit check-integration run bench lint format clean install
 all: $(addprefix $(BUILD)/bin/,$(PROGS))
 san: $(addprefix $(BUILD)/san/bin/,$(PROGS))
 unit-build: $(addprefix $(BUILD)/san/tests/,$(UNIT_NAMES))
@@ -89,8 +94,10 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@contrib/run-demo.sh
 
+bench-build: $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all bench-build
 	@bench/run.sh
 
 C_FILES = $(shell find src tests/unit bench -name '*.[ch]' 2>/dev/null)

@@ -23,7 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "afile.h"
+#include "col_store.h"
 #include "col_internal.h"
 #include "limits.h"
 #include "log.h"
@@ -102,8 +105,10 @@ enum status col_begin(struct col *c, struct errinfo *e)
 	if (c->in_tx)
 		return errinfo_set(e, ST_INTERNAL, "transaction already open");
 	enum status st = col_exec(c, "BEGIN IMMEDIATE", e);
-	if (!st)
+	if (!st) {
 		c->in_tx = 1;
+		c->next_pos = 0; /* re-read inside the transaction */
+	}
 	return st;
 }
 
@@ -111,7 +116,15 @@ enum status col_commit(struct col *c, struct errinfo *e)
 {
 	if (!c->in_tx)
 		return errinfo_set(e, ST_INTERNAL, "commit without a transaction");
-	enum status st = col_exec(c, "COMMIT", e);
+	enum status st = ST_OK;
+	if (c->next_pos_dirty) {
+		json_t *v = json_integer(c->next_pos);
+		st = v ? col_config_set(c, "nextPos", v, e) : errinfo_set(e, ST_NOMEM, "out of memory");
+		json_decref(v);
+		c->next_pos_dirty = 0;
+	}
+	if (!st)
+		st = col_exec(c, "COMMIT", e);
 	if (st) {
 		col_rollback(c);
 		return st;
@@ -122,6 +135,8 @@ enum status col_commit(struct col *c, struct errinfo *e)
 
 void col_rollback(struct col *c)
 {
+	c->next_pos = 0;
+	c->next_pos_dirty = 0;
 	if (!sqlite3_get_autocommit(c->db))
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	c->in_tx = 0;
@@ -178,24 +193,38 @@ static enum status col_update_times(struct col *c, int schema, struct errinfo *e
 enum status col_touch(struct col *c, struct errinfo *e) { return col_update_times(c, 0, e); }
 enum status col_touch_schema(struct col *c, struct errinfo *e) { return col_update_times(c, 1, e); }
 
+/* One static statement per table so col_stmt can cache it (the id
+ * allocation runs once per inserted row). */
+#define ALLOC_SQL(t)                                                                               \
+	"select case when exists(select 1 from " t " where id = ?1) "                              \
+	"then (select max(id) + 1 from " t ") else ?1 end"
+static const struct {
+	const char *table, *sql;
+} alloc_sql[] = {
+    {"notes", ALLOC_SQL("notes")},         {"cards", ALLOC_SQL("cards")},
+    {"revlog", ALLOC_SQL("revlog")},       {"notetypes", ALLOC_SQL("notetypes")},
+    {"decks", ALLOC_SQL("decks")},         {"deck_config", ALLOC_SQL("deck_config")},
+};
+
 enum status col_alloc_id(struct col *c, const char *table, int64_t want, int64_t *out,
                          struct errinfo *e)
 {
 	/* Anki: use the wanted id unless taken, else max(id)+1 (§7.1). */
-	char sql[160];
-	snprintf(sql, sizeof sql,
-	         "select case when exists(select 1 from %s where id = ?1) "
-	         "then (select max(id) + 1 from %s) else ?1 end",
-	         table, table);
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return col_sqlite_err(c->db, rc, e, "allocating an id");
+	const char *sql = NULL;
+	for (size_t i = 0; i < sizeof alloc_sql / sizeof alloc_sql[0]; i++)
+		if (strcmp(alloc_sql[i].table, table) == 0)
+			sql = alloc_sql[i].sql;
+	if (!sql)
+		return errinfo_set(e, ST_INTERNAL, "no id allocation for table %s", table);
+	sqlite3_stmt *st;
+	enum status s = col_stmt(c, sql, &st, e);
+	if (s)
+		return s;
 	sqlite3_bind_int64(st, 1, want);
-	rc = sqlite3_step(st);
+	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*out = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? ST_OK : col_sqlite_err(c->db, rc, e, "allocating an id");
 }
 
@@ -213,14 +242,16 @@ static enum status col_connect(const char *path, unsigned flags, struct col **ou
 	}
 	int rc;
 	if (flags & COL_READONLY) {
-		/* Inspection of a file nobody writes (fixtures, backups): immutable
+		/* One connection per thread (struct col is not shared), so no SQLite
+		 * mutexes: NOMUTEX below.  Inspection of a file nobody writes (fixtures, backups): immutable
 		 * so a WAL-mode file opens without creating -shm in a read-only dir. */
 		char *uri = sqlite3_mprintf("file:%s?immutable=1", path);
 		rc = uri ? sqlite3_open_v2(uri, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL)
 		         : SQLITE_NOMEM;
 		sqlite3_free(uri);
 	} else {
-		rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+		rc = sqlite3_open_v2(path, &c->db,
+		                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	}
 	enum status st = ST_OK;
 	if (rc != SQLITE_OK) {

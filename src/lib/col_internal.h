@@ -25,6 +25,11 @@ struct col {
 		sqlite3_stmt *st;
 	} cache[COL_STMT_CACHE];
 	int ncache;
+	/* config nextPos while a transaction runs: read once, written back at
+	 * commit, forgotten on rollback (one JSON round trip per transaction
+	 * instead of per note) */
+	int64_t next_pos;
+	int next_pos_dirty;
 	/* notetype facts that every note write needs */
 	int64_t nt_mid;
 	size_t nt_nfields;

@@ -50,6 +50,17 @@ static enum status nt_facts(struct col *c, int64_t mid, struct errinfo *e)
 	return ST_OK;
 }
 
+/* Printable ASCII, TAB and LF only: already clean and NFC. */
+static int plain_ascii(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p[i];
+		if (ch >= 0x7f || (ch < 0x20 && ch != '\t' && ch != '\n'))
+			return 0;
+	}
+	return 1;
+}
+
 /* Clean each field, re-join, compute sfld and csum (§6.1). */
 static enum status note_prepare(struct col *c, struct note *n, struct errinfo *e)
 {
@@ -78,7 +89,10 @@ static enum status note_prepare(struct col *c, struct note *n, struct errinfo *e
 		st = errinfo_set(e, ST_NOMEM, "out of memory");
 	for (size_t i = 0; i < np && !st; i++) {
 		buf_reset(&one);
-		st = text_field_clean(parts[i].p, parts[i].len, true, &one, e);
+		if (plain_ascii(parts[i].p, parts[i].len)) /* nothing to clean or normalise */
+			st = buf_append(&one, parts[i].p, parts[i].len, e);
+		else
+			st = text_field_clean(parts[i].p, parts[i].len, true, &one, e);
 		if (!st && i > 0)
 			st = buf_append(&joined, "\x1f", 1, e);
 		offs[i] = joined.len;
@@ -416,18 +430,25 @@ enum status col_revlog_add(struct col *c, struct revlog_entry *r, struct errinfo
 
 enum status col_next_position(struct col *c, int64_t *pos, struct errinfo *e)
 {
-	json_t *j = NULL;
-	enum status s = col_config_get(c, "nextPos", &j, e);
-	if (s && s != ST_NOTFOUND)
-		return s;
-	int64_t p = json_is_integer(j) ? json_integer_value(j) : 1;
-	json_decref(j);
-	if (p < 1)
-		p = 1;
-	json_t *next = json_integer(p + 1);
-	s = next ? col_config_set(c, "nextPos", next, e) : errinfo_set(e, ST_NOMEM, "out of memory");
+	if (!c->next_pos) {
+		json_t *j = NULL;
+		enum status s = col_config_get(c, "nextPos", &j, e);
+		if (s && s != ST_NOTFOUND)
+			return s;
+		c->next_pos = json_is_integer(j) ? json_integer_value(j) : 1;
+		json_decref(j);
+		if (c->next_pos < 1)
+			c->next_pos = 1;
+	}
+	*pos = c->next_pos++;
+	if (c->in_tx) { /* written back by col_commit */
+		c->next_pos_dirty = 1;
+		return ST_OK;
+	}
+	json_t *next = json_integer(c->next_pos);
+	enum status s =
+	    next ? col_config_set(c, "nextPos", next, e) : errinfo_set(e, ST_NOMEM, "out of memory");
 	json_decref(next);
-	if (!s)
-		*pos = p;
+	c->next_pos = 0; /* outside a transaction another writer may follow */
 	return s;
 }

@@ -119,7 +119,7 @@ static enum status unique_object_name(struct col *c, const char *table, char **n
                                       enum col_store_mode mode, struct errinfo *e)
 {
 	for (;;) {
-		int taken;
+		int taken = 0;
 		enum status s = name_taken(c, table, *name, id, &taken, e);
 		if (s || !taken)
 			return s;
@@ -458,21 +458,22 @@ enum status col_load_deckconf(struct col *c, int64_t id, struct deckconf *out, s
 
 enum status col_config_get(struct col *c, const char *key, json_t **out, struct errinfo *e)
 {
+	static const char sql[] = "select val from config where KEY = ?1";
 	sqlite3_stmt *st;
-	enum status s = prep(c, "select val from config where KEY = ?1", &st, e);
+	enum status s = col_stmt(c, sql, &st, e);
 	if (s)
 		return s;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		sqlite3_reset(st);
 		return rc == SQLITE_DONE ? errinfo_set(e, ST_NOTFOUND, "no config key %s", key)
 		                         : col_sqlite_err(DB(c), rc, e, "reading config");
 	}
 	json_error_t jerr;
 	json_t *j = json_loadb(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
 	                       JSON_DECODE_ANY, &jerr);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (!j)
 		return errinfo_set(e, ST_CORRUPT, "config key %s is not JSON: %s", key, jerr.text);
 	*out = j;
@@ -485,17 +486,16 @@ enum status col_config_set_raw(struct col *c, const char *key, const json_t *val
 	char *text = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
 	if (!text)
 		return errinfo_set(e, ST_NOMEM, "out of memory");
+	static const char sql[] = "insert or replace into config (KEY, usn, mtime_secs, val) "
+	                          "values (?1, ?2, ?3, ?4)";
 	sqlite3_stmt *st;
-	enum status s = prep(c,
-	                     "insert or replace into config (KEY, usn, mtime_secs, val) "
-	                     "values (?1, ?2, ?3, ?4)",
-	                     &st, e);
+	enum status s = col_stmt(c, sql, &st, e);
 	if (!s) {
 		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 2, usn);
 		sqlite3_bind_int64(st, 3, mtime);
 		sqlite3_bind_blob(st, 4, text, (int)strlen(text), SQLITE_TRANSIENT);
-		s = run(c, st, e, "writing config");
+		s = col_stmt_run(c, st, e, "writing config");
 	}
 	free(text);
 	return s;
