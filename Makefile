@@ -57,14 +57,20 @@ $(BUILD)/san/tests/%: tests/unit/%.c $(BUILD)/san/libankihost.a tests/unit/testu
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(PKG_CFLAGS) $(shell pkg-config --cflags cmocka) -Isrc/lib -Itests/unit \
 	  -o $@ $< $(BUILD)/san/libankihost.a $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lm
 
+# Anki's unicase collation for the stock sqlite3 shell (contrib/sqlite).
+UNICASE_EXT_SRCS := contrib/sqlite/unicase_ext.c src/lib/unicase.c src/lib/text.c src/lib/buf.c src/lib/status.c
+$(BUILD)/unicase.so: $(UNICASE_EXT_SRCS) src/lib/unicase.h src/lib/text.h
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -fPIC -shared $(PKG_CFLAGS) -Isrc/lib -o $@ $(UNICASE_EXT_SRCS) $(PKG_LIBS)
+
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libankihost.a
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Isrc/lib -o $@ $< $(BUILD)/libankihost.a $(PKG_LIBS) -lm
 
 .PHONY: all san unit-build bench-build deps check check-unit check-integration run bench lint format clean install
-all: $(addprefix $(BUILD)/bin/,$(PROGS))
-san: $(addprefix $(BUILD)/san/bin/,$(PROGS))
+all: $(addprefix $(BUILD)/bin/,$(PROGS)) $(BUILD)/unicase.so
+san: $(addprefix $(BUILD)/san/bin/,$(PROGS)) $(BUILD)/unicase.so
 unit-build: $(addprefix $(BUILD)/san/tests/,$(UNIT_NAMES))
 
 # Debian 12 packages the build, the tests and the tools need.

@@ -24,6 +24,15 @@ def bin_path(name):
     return str(p)
 
 
+def unicase_ext():
+    """The unicase collation as a sqlite3 shell extension (build/unicase.so)."""
+    d = Path(os.environ.get("ANKIHOST_BIN") or str(ROOT / "build" / "san" / "bin"))
+    p = d.parents[1] / "unicase.so"
+    if not p.exists():
+        pytest.fail(f"{p} is not built (make san builds it)")
+    return str(p.with_suffix(""))
+
+
 def fixture_path(name):
     for d in (ROOT / "tests" / "fixtures",
               Path(os.environ.get("ANKIHOST_SHARED", ROOT.parent / "shared")) / "fixtures"):

@@ -11,7 +11,7 @@ import zipfile
 import pytest
 import zstandard
 
-from conftest import bin_path, fixture_path
+from conftest import bin_path, fixture_path, unicase_ext
 
 PACKAGES = ["latest-20notes.apkg", "latest-459notes-revlog.apkg", "latest-empty-backup.colpkg",
             "legacy2-fsrs-revlog-media.apkg", "legacy2-empty.colpkg", "media.apkg",
@@ -53,6 +53,13 @@ def collection_file(name, tmp_path):
     return dst
 
 
+def sqlite3_integrity(path):
+    """The stock sqlite3 shell's verdict, with our collation extension."""
+    r = subprocess.run(["sqlite3", "-cmd", f".load {unicase_ext()}", str(path),
+                        "pragma integrity_check"], capture_output=True, text=True, timeout=60)
+    return r.stdout.strip() + r.stderr.strip()
+
+
 def digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -91,7 +98,9 @@ def test_downgrade_upgrade_keeps_data(name, tmp_path):
     db.close()
     assert ver == 11 and journal == "delete"
     assert set(json.loads(models)) == set(first["notetypes"])
+    assert sqlite3_integrity(col) == "ok"
     anki_col("upgrade", col)
+    assert sqlite3_integrity(col) == "ok"
     second = json.loads(anki_col("dump", col).stdout)
     for key in ("notes", "cards", "revlog", "graves", "tags", "config", "decks", "notetypes"):
         assert first[key] == second[key], key
@@ -106,6 +115,7 @@ def test_create_info_check(tmp_path):
     info = anki_col("info", col).stdout
     assert "schema: 18" in info and "notetypes: 6" in info and "decks: 1" in info
     assert anki_col("check", col).stdout.strip().endswith("0 problems")
+    assert sqlite3_integrity(col) == "ok"
 
 
 def test_check_reports_problems(tmp_path):

@@ -1,0 +1,130 @@
+"""anki-sync-server under parallel use (sync-protocol.md §1.9): users never
+wait for each other (not behind a password hash, not behind an upload),
+one user's requests are serialised, and the same user syncing twice at
+once ends with one complete collection."""
+import os
+import shutil
+import threading
+import time
+
+import pytest
+
+from conftest import fixture_path
+from syncclient import Client, content, open_col, prepare_for_upload, start_server
+
+# A PHC hash with many rounds, so one login takes a noticeable time.
+SLOW_ROUNDS = 3_000_000
+
+
+@__import__("functools").lru_cache(maxsize=None)
+def slow_hash(password):
+    import base64
+    import hashlib
+    salt = b"0123456789abcdef"
+    dk = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, SLOW_ROUNDS, 32)
+    b64 = lambda b: base64.b64encode(b).decode().rstrip("=")
+    return f"$pbkdf2-sha256$i={SLOW_ROUNDS},l=32${b64(salt)}${b64(dk)}"
+
+
+def run_in_thread(fn):
+    out = {}
+
+    def target():
+        try:
+            out["value"] = fn()
+        except Exception as exc:  # reported by the caller
+            out["error"] = exc
+        out["end"] = time.monotonic()
+    t = threading.Thread(target=target)
+    t.start()
+    return t, out
+
+
+def test_other_users_do_not_wait_behind_a_login(procs, tmp_path):
+    slow = slow_hash("slowpw")
+    p, url = start_server(procs, tmp_path / "base",
+                          users=(f"slow:{slow}", f"fast:{slow_hash('x')}"),
+                          env={"PASSWORDS_HASHED": "1"})
+    fast = Client(url)
+    fast.hkey = __import__("hashlib").sha1(f"fast:{slow_hash('x')}".encode()).hexdigest()
+    fast.meta()  # create the collection first
+    t, out = run_in_thread(lambda: Client(url).login("slow", "slowpw"))
+    time.sleep(0.05)
+    times = []
+    while t.is_alive() and len(times) < 20:
+        t0 = time.monotonic()
+        fast.meta()
+        times.append(time.monotonic() - t0)
+    t.join()
+    assert "error" not in out, out
+    assert len(times) >= 2, "the slow login finished before we could measure"
+    assert out["end"] > time.monotonic() - 60
+    # every meta of the other user finished while the login was hashing
+    assert max(times) < 2.0, times
+
+
+def test_users_do_not_wait_behind_an_upload(procs, tmp_path):
+    p, url = start_server(procs, tmp_path / "base", users=("a:pa", "b:pb"))
+    a, b = Client(url), Client(url)
+    a.login("a", "pa")
+    b.login("b", "pb")
+    b.meta()
+    local = str(tmp_path / "a.anki2")
+    shutil.copy(fixture_path("v18-two-decks-revlog.anki2"), local)
+    os.chmod(local, 0o644)
+    prepare_for_upload(local)
+    data = open(local, "rb").read()
+    # drip the upload: 20 pieces, ~2 s on the wire
+    from syncclient import zstd_frame
+    piece = len(zstd_frame(data)) // 20 + 1
+    t, out = run_in_thread(lambda: a.upload_bytes(data, chunk_size=piece, slow=0.1))
+    time.sleep(0.3)
+    assert t.is_alive()
+    t0 = time.monotonic()
+    b.meta()
+    b.download_bytes()
+    # the same user too: the body of an upload in progress holds no lock
+    a.meta()
+    elapsed = time.monotonic() - t0
+    still_running = t.is_alive()
+    t.join()
+    assert out.get("value") == "OK", out
+    assert still_running, "upload finished too early to show anything"
+    assert elapsed < 1.5
+
+
+def test_same_user_twice_at_once(procs, tmp_path):
+    p, url = start_server(procs, tmp_path / "base")
+    files = []
+    for name, fx in (("x", "v18-two-decks-revlog.anki2"), ("y", "new-empty-v18.anki2")):
+        f = str(tmp_path / f"{name}.anki2")
+        shutil.copy(fixture_path(fx), f)
+        os.chmod(f, 0o644)
+        if name == "y":
+            db = open_col(f)
+            db.execute("insert into revlog values (1, 2, 0, 3, 1, 0, 2500, 1000, 0)")
+            db.close()
+        prepare_for_upload(f)
+        files.append(f)
+    expected = [content(f) for f in files]
+    for round_ in range(5):
+        clients = [Client(url), Client(url)]
+        for c in clients:
+            c.hkey = "b2619aa1529dfdc4248e6edbf3c1b2a2b014cf6d"
+        threads = [run_in_thread(lambda c=c, f=f: c.upload_bytes(open(f, "rb").read(), chunk_size=4096))
+                   for c, f in zip(clients, files)]
+        dl = run_in_thread(lambda: Client(url, hkey=clients[0].hkey).download_bytes())
+        for t, _ in threads + [dl]:
+            t.join()
+        for _, out in threads:
+            assert out.get("value") == "OK", out
+        # the concurrent download got a complete collection (old or new)
+        assert "error" not in dl[1], dl[1]
+        d = tmp_path / "dl.anki2"
+        d.write_bytes(dl[1]["value"])
+        db = open_col(str(d))
+        assert db.execute("pragma integrity_check").fetchall() == [("ok",)]
+        db.close()
+        stored = tmp_path / "base" / "user" / "collection.anki2"
+        now = content(str(stored))
+        assert now in expected
