@@ -54,6 +54,11 @@ enum status col_schema_upgrade(struct col *c, int from, struct errinfo *e);
 /* Downgrade 18 -> 11 inside the caller's transaction (§4.3). */
 enum status col_schema_downgrade(struct col *c, struct errinfo *e);
 
+/* col_notes.c: clean fields, check the count against the notetype, compute
+ * sfld and csum (§6.1); id, guid, mod and usn untouched. */
+struct note;
+enum status col_note_prepare(struct col *c, struct note *n, struct errinfo *e);
+
 /* col_stock.c: default preset, default deck, the six stock notetypes and
  * curModel (§5.2-5.4). */
 enum status col_stock_add_defaults(struct col *c, struct errinfo *e);

@@ -62,7 +62,7 @@ static int plain_ascii(const char *p, size_t n)
 }
 
 /* Clean each field, re-join, compute sfld and csum (§6.1). */
-static enum status note_prepare(struct col *c, struct note *n, struct errinfo *e)
+enum status col_note_prepare(struct col *c, struct note *n, struct errinfo *e)
 {
 	enum status st = nt_facts(c, n->mid, e);
 	if (st)
@@ -153,7 +153,7 @@ static enum status note_write(struct col *c, struct note *n, const char *sql, st
 
 enum status col_note_add(struct col *c, struct note *n, struct errinfo *e)
 {
-	enum status st = note_prepare(c, n, e);
+	enum status st = col_note_prepare(c, n, e);
 	if (st)
 		return st;
 	if (!n->guid) {
@@ -175,7 +175,7 @@ enum status col_note_add(struct col *c, struct note *n, struct errinfo *e)
 
 enum status col_note_update(struct col *c, struct note *n, struct errinfo *e)
 {
-	enum status st = note_prepare(c, n, e);
+	enum status st = col_note_prepare(c, n, e);
 	if (st)
 		return st;
 	n->mod = col_now_secs();

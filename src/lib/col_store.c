@@ -114,25 +114,28 @@ static enum status name_taken(struct col *c, const char *table, const char *name
 	return ST_OK;
 }
 
-/* Unique object name: ST_EXISTS normally, "_" appended on upgrade. */
+/* Unique object name: ST_EXISTS normally, "_" appended on upgrade, "+"
+ * on sync; *renamed tells whether the name changed. */
 static enum status unique_object_name(struct col *c, const char *table, char **name, int64_t id,
-                                      enum col_store_mode mode, struct errinfo *e)
+                                      enum col_store_mode mode, int *renamed, struct errinfo *e)
 {
+	*renamed = 0;
 	for (;;) {
 		int taken = 0;
 		enum status s = name_taken(c, table, *name, id, &taken, e);
 		if (s || !taken)
 			return s;
-		if (mode != COL_STORE_UPGRADE)
+		if (mode == COL_STORE_NORMAL)
 			return errinfo_set(e, ST_EXISTS, "a %s named \"%s\" already exists",
 			                   strcmp(table, "decks") == 0 ? "deck" : "notetype", *name);
 		size_t n = strlen(*name);
 		char *p = realloc(*name, n + 2);
 		if (!p)
 			return errinfo_set(e, ST_NOMEM, "out of memory");
-		p[n] = '_';
+		p[n] = mode == COL_STORE_SYNC ? '+' : '_';
 		p[n + 1] = '\0';
 		*name = p;
+		*renamed = 1;
 	}
 }
 
@@ -156,10 +159,15 @@ enum status col_store_notetype(struct col *c, struct notetype *nt, enum col_stor
 		}
 		free(names);
 	}
+	int renamed = 0;
 	if (!s)
-		s = unique_object_name(c, "notetypes", &nt->name, nt->id, mode, e);
+		s = unique_object_name(c, "notetypes", &nt->name, nt->id, mode, &renamed, e);
 	if (s)
 		return s;
+	if (renamed && mode == COL_STORE_SYNC) {
+		nt->mtime = col_now_secs();
+		nt->usn = col_usn(c);
+	}
 	c->nt_mid = 0; /* forget cached notetype facts */
 
 	struct buf b;
@@ -337,9 +345,14 @@ enum status col_delete_notetype(struct col *c, int64_t id, struct errinfo *e)
 enum status col_store_deck(struct col *c, struct deck *d, enum col_store_mode mode,
                            struct errinfo *e)
 {
-	enum status s = unique_object_name(c, "decks", &d->name, d->id, mode, e);
+	int renamed = 0;
+	enum status s = unique_object_name(c, "decks", &d->name, d->id, mode, &renamed, e);
 	if (s)
 		return s;
+	if (renamed && mode == COL_STORE_SYNC) {
+		d->mtime = col_now_secs();
+		d->usn = col_usn(c);
+	}
 	struct buf common, kind;
 	buf_init(&common, 0);
 	buf_init(&kind, 0);

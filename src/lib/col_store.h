@@ -17,7 +17,9 @@
 
 enum col_store_mode {
 	COL_STORE_NORMAL, /* write as given */
-	COL_STORE_UPGRADE /* schema upgrade: make clashing names unique as Anki does */
+	COL_STORE_UPGRADE, /* schema upgrade: clashing names get "_" (as Anki does) */
+	COL_STORE_SYNC     /* incoming sync object: clashing names get "+", and the object
+	                      is marked modified (mtime now, usn of the collection) */
 };
 
 /* Notetypes.  store = insert or replace the notetype row and all its field
