@@ -30,7 +30,7 @@
 #include "col_internal.h"
 #include "limits.h"
 #include "log.h"
-#include "unicase.h"
+#include "sqlfn.h"
 
 int64_t col_now_ms(void)
 {
@@ -259,7 +259,7 @@ static enum status col_connect(const char *path, unsigned flags, struct col **ou
 		goto fail;
 	}
 	sqlite3_extended_result_codes(c->db, 1);
-	rc = unicase_register(c->db);
+	rc = sqlfn_register(c->db);
 	if (rc != SQLITE_OK) {
 		st = col_sqlite_err(c->db, rc, e, "registering SQL functions");
 		goto fail;

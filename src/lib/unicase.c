@@ -23,7 +23,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#define REPLACEMENT_CHAR 0xFFFD
+#include "text.h"
 
 /* A cursor over one operand that yields case-folded code points. */
 struct fold_iter {
@@ -34,58 +34,6 @@ struct fold_iter {
 	int ipending;
 };
 
-/*
- * Decode one code point the way Rust's from_utf8_lossy does: a well-formed
- * sequence yields its scalar value; otherwise the maximal prefix of a
- * well-formed sequence (at least one byte) becomes one U+FFFD.
- */
-static int32_t decode_lossy(const unsigned char **pp, const unsigned char *end)
-{
-	const unsigned char *p = *pp;
-	unsigned char c = *p++;
-	int need;
-	int32_t cp;
-	unsigned char lo = 0x80, hi = 0xBF; /* bounds of the first continuation */
-
-	if (c < 0x80) {
-		*pp = p;
-		return c;
-	}
-	if (c >= 0xC2 && c <= 0xDF) {
-		need = 1;
-		cp = c & 0x1F;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		need = 2;
-		cp = c & 0x0F;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F; /* no surrogates */
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		need = 3;
-		cp = c & 0x07;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F; /* nothing above U+10FFFF */
-	} else {
-		*pp = p;
-		return REPLACEMENT_CHAR;
-	}
-	for (int i = 0; i < need; i++) {
-		if (p >= end || *p < lo || *p > hi) {
-			*pp = p; /* resume at the offending byte */
-			return REPLACEMENT_CHAR;
-		}
-		cp = (cp << 6) | (*p & 0x3F);
-		p++;
-		lo = 0x80;
-		hi = 0xBF;
-	}
-	*pp = p;
-	return cp;
-}
-
 /* Next folded code point, or -1 at the end. */
 static int32_t fold_next(struct fold_iter *it)
 {
@@ -93,11 +41,14 @@ static int32_t fold_next(struct fold_iter *it)
 		return it->pending[it->ipending++];
 	if (it->p >= it->end)
 		return -1;
-	int32_t cp = decode_lossy(&it->p, it->end);
+	size_t adv;
+	int32_t cp = text_utf8_decode(it->p, (size_t)(it->end - it->p), &adv);
+	it->p += adv;
 	if (cp < 0x80)
 		return (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
 	int boundclass = 0;
-	utf8proc_ssize_t n = utf8proc_decompose_char(cp, it->pending, 4, UTF8PROC_CASEFOLD, &boundclass);
+	utf8proc_ssize_t n =
+	    utf8proc_decompose_char(cp, it->pending, 4, UTF8PROC_CASEFOLD, &boundclass);
 	if (n < 1 || n > 4)
 		return cp; /* cannot happen for CASEFOLD alone; stay total */
 	it->npending = (int)n;
@@ -106,10 +57,10 @@ static int32_t fold_next(struct fold_iter *it)
 }
 
 static int fold_compare(const unsigned char *a, const unsigned char *aend, const unsigned char *b,
-    const unsigned char *bend)
+                        const unsigned char *bend)
 {
-	struct fold_iter ia = { .p = a, .end = aend };
-	struct fold_iter ib = { .p = b, .end = bend };
+	struct fold_iter ia = {.p = a, .end = aend};
+	struct fold_iter ib = {.p = b, .end = bend};
 	for (;;) {
 		int32_t ca = fold_next(&ia);
 		int32_t cb = fold_next(&ib);

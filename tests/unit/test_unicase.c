@@ -9,7 +9,7 @@
 
 /* From the sanitizer runtime (its header is not installed here). */
 int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
-    void (*free_hook)(const volatile void *));
+                                              void (*free_hook)(const volatile void *));
 
 #include "unicase.h"
 
@@ -26,12 +26,23 @@ struct fixcol {
 };
 
 static const char *const fixcol_files[] = {
-	"new-empty-v18.anki2", "schema11-mediacheck.anki2", "schema16-empty.anki2",
-	"v18-two-decks-revlog.anki2", "schema1-alpha.anki2", "diffmodels2-1.apkg",
-	"diffmodels2-2.apkg", "diffmodeltemplates-1.apkg", "diffmodeltemplates-2.apkg",
-	"media.apkg", "update1.apkg", "update2.apkg", "latest-20notes.apkg",
-	"latest-459notes-revlog.apkg", "legacy2-fsrs-revlog-media.apkg",
-	"latest-empty-backup.colpkg", "legacy2-empty.colpkg",
+    "new-empty-v18.anki2",
+    "schema11-mediacheck.anki2",
+    "schema16-empty.anki2",
+    "v18-two-decks-revlog.anki2",
+    "schema1-alpha.anki2",
+    "diffmodels2-1.apkg",
+    "diffmodels2-2.apkg",
+    "diffmodeltemplates-1.apkg",
+    "diffmodeltemplates-2.apkg",
+    "media.apkg",
+    "update1.apkg",
+    "update2.apkg",
+    "latest-20notes.apkg",
+    "latest-459notes-revlog.apkg",
+    "legacy2-fsrs-revlog-media.apkg",
+    "latest-empty-backup.colpkg",
+    "legacy2-empty.colpkg",
 };
 
 static void fixcol_write(const char *path, const void *data, size_t len)
@@ -65,7 +76,7 @@ static int fixcol_member(zip_t *z, const char *name, const char *path, int zstd)
 	size_t cap = 1u << 20, len = 0;
 	unsigned char *out = malloc(cap);
 	assert_non_null(out);
-	ZSTD_inBuffer in = { raw, st.size, 0 };
+	ZSTD_inBuffer in = {raw, st.size, 0};
 	for (;;) {
 		if (len == cap) {
 			assert_true(cap < (64u << 20));
@@ -73,7 +84,7 @@ static int fixcol_member(zip_t *z, const char *name, const char *path, int zstd)
 			out = realloc(out, cap);
 			assert_non_null(out);
 		}
-		ZSTD_outBuffer ob = { out + len, cap - len, 0 };
+		ZSTD_outBuffer ob = {out + len, cap - len, 0};
 		size_t r = ZSTD_decompressStream(ds, &ob, &in);
 		assert_false(ZSTD_isError(r));
 		len += ob.pos;
@@ -92,8 +103,8 @@ static int fixcol_member(zip_t *z, const char *name, const char *path, int zstd)
  * Returns the count; *out is malloc'd. */
 static int fixcol_all(const char *dir, struct fixcol **out)
 {
-	static const char *const members[] = { "collection.anki2", "collection.anki21",
-		"collection.anki21b" };
+	static const char *const members[] = {"collection.anki2", "collection.anki21",
+	                                      "collection.anki21b"};
 	size_t nf = sizeof fixcol_files / sizeof fixcol_files[0];
 	struct fixcol *v = calloc(nf * 3, sizeof *v);
 	assert_non_null(v);
@@ -182,9 +193,9 @@ static void test_unicode(void **state)
 	assert_int_equal(cmp("Straße", "STRASSE"), 0);
 	assert_int_equal(cmp("Maße", "MASSE"), 0);
 	assert_int_equal(cmp("Straß", "Strasse"), -1); /* "strass" prefix */
-	assert_int_equal(cmp("ẞ", "ss"), 0);            /* capital sharp s */
-	assert_int_equal(cmp("ﬃ", "FFI"), 0);           /* ligature, status F */
-	assert_int_equal(cmp("\xe2\x84\xaa", "k"), 0);  /* KELVIN SIGN */
+	assert_int_equal(cmp("ẞ", "ss"), 0);           /* capital sharp s */
+	assert_int_equal(cmp("ﬃ", "FFI"), 0);          /* ligature, status F */
+	assert_int_equal(cmp("\xe2\x84\xaa", "k"), 0); /* KELVIN SIGN */
 	assert_int_equal(cmp("É", "é"), 0);
 	assert_int_equal(cmp("e", "é"), -1);
 	/* ASCII vs non-ASCII: code point order after folding */
@@ -217,21 +228,48 @@ static void test_invalid_utf8(void **state)
 	(void)state;
 	/* read like Rust's from_utf8_lossy: maximal ill-formed subpart -> U+FFFD */
 	assert_int_equal(cmp("\xff", "\xef\xbf\xbd"), 0);
-	assert_int_equal(cmp("\xf0\x9f\x98", "\xef\xbf\xbd"), 0);        /* truncated 4-byte */
+	assert_int_equal(cmp("\xf0\x9f\x98", "\xef\xbf\xbd"), 0);         /* truncated 4-byte */
 	assert_int_equal(cmp("\xe0\x80", "\xef\xbf\xbd\xef\xbf\xbd"), 0); /* E0 80: two */
 	assert_int_equal(cmp("\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"), 0);
 	assert_int_equal(cmp("\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"), 0); /* overlong */
-	assert_int_equal(cmp("a\x80" "b", "A\xef\xbf\xbd" "B"), 0);
-	assert_int_equal(cmp("\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"), 0);
+	assert_int_equal(cmp("a\x80"
+	                     "b",
+	                     "A\xef\xbf\xbd"
+	                     "B"),
+	                 0);
+	assert_int_equal(
+	    cmp("\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"), 0);
 	assert_int_equal(cmp("\xc3", "\xc3\xa9"), 1); /* U+FFFD > é */
 	assert_int_equal(cmp("z", "\x80"), -1);
 	/* truncated at an explicit length in the middle of a sequence */
 	assert_int_equal(sgn(unicase_compare("\xc3\xa9", 1, "\xef\xbf\xbd", 3)), 0);
 
 	/* total order: antisymmetric and transitive over awkward inputs */
-	static const char *const s[] = { "", "a", "A", "ß", "ss", "SSS", "\xff", "\xc3",
-		"\xe0\x80", "İ", "i", "ı", "Σ", "ς", "é", "e\xcc\x81", "z", "_", "\xf0\x9f\x98\x80",
-		"\xf0\x9f\x98", "ﬃ", "ffi", "ffj", "\x7f", "\x01" };
+	static const char *const s[] = {"",
+	                                "a",
+	                                "A",
+	                                "ß",
+	                                "ss",
+	                                "SSS",
+	                                "\xff",
+	                                "\xc3",
+	                                "\xe0\x80",
+	                                "İ",
+	                                "i",
+	                                "ı",
+	                                "Σ",
+	                                "ς",
+	                                "é",
+	                                "e\xcc\x81",
+	                                "z",
+	                                "_",
+	                                "\xf0\x9f\x98\x80",
+	                                "\xf0\x9f\x98",
+	                                "ﬃ",
+	                                "ffi",
+	                                "ffj",
+	                                "\x7f",
+	                                "\x01"};
 	size_t n = sizeof s / sizeof s[0];
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < n; j++) {
@@ -289,21 +327,27 @@ static void test_sql(void **state)
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
 	assert_int_equal(unicase_register(db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-	    "CREATE TABLE t(name TEXT COLLATE unicase PRIMARY KEY) WITHOUT ROWID;"
-	    "INSERT INTO t VALUES ('b'),('Straße'),('_x'),('A'),('é'),('Z');",
-	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db,
+	                 "CREATE TABLE t(name TEXT COLLATE unicase PRIMARY KEY) WITHOUT ROWID;"
+	                 "INSERT INTO t VALUES ('b'),('Straße'),('_x'),('A'),('é'),('Z');",
+	                 NULL, NULL, NULL),
+	    SQLITE_OK);
 	/* 'STRASSE' collides with 'Straße' on the primary key */
 	assert_int_equal(sqlite3_exec(db, "INSERT INTO t VALUES ('STRASSE')", NULL, NULL, NULL),
-	    SQLITE_CONSTRAINT);
+	                 SQLITE_CONSTRAINT);
 	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(name, '|') FROM "
-	    "(SELECT name FROM t ORDER BY name)", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT group_concat(name, '|') FROM "
+	                                    "(SELECT name FROM t ORDER BY name)",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "_x|A|b|Straße|Z|é");
 	sqlite3_finalize(st);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM t WHERE name = 'strasse'",
-	    -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM t WHERE name = 'strasse'", -1, &st, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), 1);
 	sqlite3_finalize(st);
@@ -356,14 +400,16 @@ static void test_fixture_integrity(void **state)
 		assert_int_equal(unicase_register(db), SQLITE_OK);
 		r = integrity(db);
 		if (!r || strcmp(r, "ok") != 0)
-			fail_msg("%s: integrity_check: %s", cols[i].label, r ? r : sqlite3_errmsg(db));
+			fail_msg("%s: integrity_check: %s", cols[i].label,
+			         r ? r : sqlite3_errmsg(db));
 		free(r);
 		sqlite3_close(db);
 
 		/* with a wrong order: the indexes look corrupt */
 		db = fixcol_open(cols[i].path);
-		assert_int_equal(sqlite3_create_collation_v2(db, "unicase", SQLITE_UTF8, NULL,
-		    reversed, NULL), SQLITE_OK);
+		assert_int_equal(
+		    sqlite3_create_collation_v2(db, "unicase", SQLITE_UTF8, NULL, reversed, NULL),
+		    SQLITE_OK);
 		r = integrity(db);
 		assert_non_null(r);
 		if (strcmp(r, "ok") == 0)
@@ -394,9 +440,10 @@ static void test_fixture_name_order(void **state)
 			continue;
 		}
 		assert_int_equal(unicase_register(db), SQLITE_OK);
-		static const char *const q[] = { "SELECT name FROM decks ORDER BY name",
-			"SELECT name FROM notetypes ORDER BY name", "SELECT tag FROM tags",
-			"SELECT name FROM deck_config ORDER BY name" };
+		static const char *const q[] = {"SELECT name FROM decks ORDER BY name",
+		                                "SELECT name FROM notetypes ORDER BY name",
+		                                "SELECT tag FROM tags",
+		                                "SELECT name FROM deck_config ORDER BY name"};
 		for (size_t k = 0; k < sizeof q / sizeof q[0]; k++) {
 			sqlite3_stmt *st;
 			assert_int_equal(sqlite3_prepare_v2(db, q[k], -1, &st, NULL), SQLITE_OK);
@@ -422,13 +469,13 @@ static void test_fixture_name_order(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ascii),
-		cmocka_unit_test(test_unicode),
-		cmocka_unit_test(test_invalid_utf8),
-		cmocka_unit_test(test_no_allocation),
-		cmocka_unit_test(test_sql),
-		cmocka_unit_test(test_fixture_integrity),
-		cmocka_unit_test(test_fixture_name_order),
+	    cmocka_unit_test(test_ascii),
+	    cmocka_unit_test(test_unicode),
+	    cmocka_unit_test(test_invalid_utf8),
+	    cmocka_unit_test(test_no_allocation),
+	    cmocka_unit_test(test_sql),
+	    cmocka_unit_test(test_fixture_integrity),
+	    cmocka_unit_test(test_fixture_name_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
