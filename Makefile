@@ -11,7 +11,7 @@ SHELL := /bin/bash
 .DELETE_ON_ERROR:
 
 CC ?= cc
-PKGS := sqlite3 libzstd jansson libmicrohttpd libcurl libzip libcrypto libutf8proc libpcre2-8
+PKGS := sqlite3 libzstd jansson libmicrohttpd libcurl libzip libcrypto libutf8proc libpcre2-8 zlib
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -76,7 +76,7 @@ unit-build: $(addprefix $(BUILD)/san/tests/,$(UNIT_NAMES))
 # Debian 12 packages the build, the tests and the tools need.
 DEB_PACKAGES := build-essential pkg-config sqlite3 libsqlite3-dev zstd libzstd-dev libjansson-dev \
   libmicrohttpd-dev libcurl4-openssl-dev libzip-dev libssl-dev libutf8proc-dev libpcre2-dev \
-  libcmocka-dev age python3 python3-pytest python3-zstandard iproute2 cppcheck clang-tidy clang-format
+  libcmocka-dev zlib1g-dev age python3 python3-pytest python3-zstandard iproute2 cppcheck clang-tidy clang-format
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \

@@ -50,17 +50,15 @@ def test_other_users_do_not_wait_behind_a_login(procs, tmp_path):
     fast.meta()  # create the collection first
     t, out = run_in_thread(lambda: Client(url).login("slow", "slowpw"))
     time.sleep(0.05)
-    times = []
-    while t.is_alive() and len(times) < 20:
-        t0 = time.monotonic()
+    done_at = []
+    while t.is_alive() and len(done_at) < 50:
         fast.meta()
-        times.append(time.monotonic() - t0)
+        done_at.append(time.monotonic())
     t.join()
     assert "error" not in out, out
-    assert len(times) >= 2, "the slow login finished before we could measure"
-    assert out["end"] > time.monotonic() - 60
-    # every meta of the other user finished while the login was hashing
-    assert max(times) < 2.0, times
+    # Several requests of the other user finished while the login was still
+    # hashing: nothing global is held during a password check.
+    assert sum(1 for d in done_at if d < out["end"]) >= 2, (done_at, out["end"])
 
 
 def test_users_do_not_wait_behind_an_upload(procs, tmp_path):
@@ -74,23 +72,20 @@ def test_users_do_not_wait_behind_an_upload(procs, tmp_path):
     os.chmod(local, 0o644)
     prepare_for_upload(local)
     data = open(local, "rb").read()
-    # drip the upload: 20 pieces, ~2 s on the wire
+    # drip the upload: 20 pieces, ~4 s on the wire
     from syncclient import zstd_frame
     piece = len(zstd_frame(data)) // 20 + 1
-    t, out = run_in_thread(lambda: a.upload_bytes(data, chunk_size=piece, slow=0.1))
+    t, out = run_in_thread(lambda: a.upload_bytes(data, chunk_size=piece, slow=0.2))
     time.sleep(0.3)
     assert t.is_alive()
-    t0 = time.monotonic()
     b.meta()
     b.download_bytes()
     # the same user too: the body of an upload in progress holds no lock
     a.meta()
-    elapsed = time.monotonic() - t0
-    still_running = t.is_alive()
+    finished = time.monotonic()
     t.join()
     assert out.get("value") == "OK", out
-    assert still_running, "upload finished too early to show anything"
-    assert elapsed < 1.5
+    assert finished < out["end"], "the other requests waited for the upload"
 
 
 def test_same_user_twice_at_once(procs, tmp_path):

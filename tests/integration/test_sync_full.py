@@ -131,12 +131,39 @@ def test_official_layout_is_served_unchanged(procs, tmp_path):
     db.close()
 
 
+def test_schema11_collection_in_base_is_upgraded_on_download(procs, tmp_path):
+    base = tmp_path / "base"
+    (base / "user").mkdir(parents=True)
+    col = copy_fixture("schema11-mediacheck.anki2", base / "user" / "collection.anki2")
+    want = content(col)
+    p, url = start_server(procs, base)
+    c = Client(url)
+    c.login("user", "pass")
+    assert c.meta()["empty"] is False
+    d = tmp_path / "d.anki2"
+    d.write_bytes(c.download_bytes())
+    db = open_col(str(d))
+    assert db.execute("select ver from col").fetchone() == (18,)
+    db.close()
+    got = content(str(d))
+    assert got["notes"] == want["notes"] and got["cards"] == want["cards"]
+
+
 def test_schema11_upload_is_accepted(srv):
     _, url, tmp, c = srv
     local = copy_fixture("schema11-mediacheck.anki2", tmp / "s11.anki2")
     assert c.full_upload(local) == "OK"
     m = c.meta()
     assert m["empty"] is False
+    # stored as schema 18, like the official server (it upgrades on open)
+    db = open_col(str(tmp / "base" / "user" / "collection.anki2"))
+    assert db.execute("select ver from col").fetchone() == (18,)
+    assert db.execute("pragma integrity_check").fetchall() == [("ok",)]
+    db.close()
+    d = tmp / "d.anki2"
+    d.write_bytes(c.download_bytes())
+    got, want = content(str(d)), content(local)
+    assert got["notes"] == want["notes"] and got["cards"] == want["cards"]
 
 
 # ---- bad input never changes stored data ----

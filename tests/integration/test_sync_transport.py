@@ -21,10 +21,12 @@ def server(procs, tmp_path):
 
 
 def test_login_vector_byte_exact(server):
-    _, url, _ = server
+    _, url, base = server
     c = Client(url)
+    assert not (base / "user").exists()
     r = c.request("hostKey", {"u": "user", "p": "pass"})
     assert r.status == 200
+    assert (base / "user" / "media").is_dir()  # users appear on first login
     assert r.headers["anki-original-size"] == "50"
     assert r.body == b'{"key":"b2619aa1529dfdc4248e6edbf3c1b2a2b014cf6d"}'
     assert r.raw[:4] == b"\x28\xb5\x2f\xfd"  # one zstd frame
@@ -33,7 +35,7 @@ def test_login_vector_byte_exact(server):
 def test_login_bad_password_and_unknown_user(server):
     _, url, base = server
     c = Client(url)
-    for u, p in (("user", "wrong"), ("bad", "bad"), ("", ""), ("../../etc", "x")):
+    for u, p in (("user", "wrong"), ("bad", "bad"), ("", ""), ("../../etc", "x"), ("user\0x", "pass")):
         r = c.request("hostKey", {"u": u, "p": p})
         assert (r.status, r.raw) == (403, b"403"), (u, p)
         assert "anki-original-size" not in r.headers
@@ -201,9 +203,15 @@ def test_health_and_metrics(server):
     assert (r.status, r.raw) == (200, b"")
     c.meta()
     Client(url).request("hostKey", {"u": "user", "p": "nope"})
-    r = c.request("", path="/metrics", http_method="GET")
-    assert r.status == 200
-    text = r.raw.decode()
+    # Counters are updated when a request is finished, just after its reply
+    # reached the client: poll briefly.
+    for _ in range(50):
+        r = c.request("", path="/metrics", http_method="GET")
+        assert r.status == 200
+        text = r.raw.decode()
+        if "ankisync_login_failures_total 1" in text and 'method="meta"} 1' in text:
+            break
+        time.sleep(0.05)
     assert 'ankisync_requests_total{user="user",method="meta"} 1' in text
     assert "ankisync_login_failures_total 1" in text
     assert "ankisync_active_sessions 0" in text

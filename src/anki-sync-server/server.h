@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * server.h - anki-sync-server's table of contents: configuration, the
+ * per-user runtime state, the sync-method table, and the functions each
+ * file of the program exports (sync-protocol.md §1-§4, §6).
+ *
+ * Concurrency model:
+ *   - one thread per HTTP connection (httpd.h);
+ *   - the user table (struct users) is swapped whole on reload, under
+ *     srv->users_lock (read-locked only long enough to copy what a request
+ *     needs: never during a password hash);
+ *   - each user has a struct ustate with its own mutex that serialises
+ *     everything touching that user's collection or sync session; users
+ *     never wait on each other.  The mutex is taken with a bound
+ *     (USTATE_LOCK_WAIT_MS); past it the request gets 409, the protocol's
+ *     "another sync is in progress" answer;
+ *   - while the server has a user's collection open it also holds an
+ *     flock on <user dir>/.ankihost.lock, so anki-sync-admin never edits a
+ *     collection the server is using.
+ */
+#ifndef ANKIHOST_SYNC_SERVER_H
+#define ANKIHOST_SYNC_SERVER_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "config.h"
+#include "httpd.h"
+#include "limits.h"
+#include "status.h"
+#include "syncproto.h"
+#include "users.h"
+
+/* A request waits at most this long for its user's lock; the official
+ * client's stall timeout is 30-60 s, so the answer (409) arrives first. */
+#define USTATE_LOCK_WAIT_MS 20000
+/* The flock against anki-sync-admin: admin operations are short. */
+#define USTATE_FLOCK_WAIT_MS 10000
+/* JSON bodies of hostKey/meta and EmptyInput methods are a few bytes;
+ * 1 MiB is generous and keeps a hostile body out of memory. */
+#define SMALL_JSON_MAX (1u << 20)
+#define LOCK_FILE_NAME ".ankihost.lock"
+
+/* ---- configuration (main.c) ---- */
+struct server_config {
+	char base[MAX_PATH_BYTES];
+	char host[64];
+	unsigned port;
+	long long megs;
+	uint64_t payload_limit;      /* MAX_SYNC_PAYLOAD_MEGS MiB: legacy raw body */
+	uint64_t uncompressed_limit; /* 3x: any decompressed body, upload size */
+	enum syncproto_ip_source ip_source;
+	int passwords_hashed;
+	char users_file[MAX_PATH_BYTES]; /* "" = none */
+	char cred_dir[MAX_PATH_BYTES];   /* $CREDENTIALS_DIRECTORY or "" */
+	unsigned session_timeout;        /* seconds */
+	unsigned shutdown_grace;         /* seconds */
+	unsigned max_connections;
+	int metrics; /* serve /metrics */
+};
+
+/* ---- the sync methods (routes.c) ---- */
+enum smethod {
+	SM_HOSTKEY,
+	SM_META,
+	SM_START,
+	SM_APPLY_GRAVES,
+	SM_APPLY_CHANGES,
+	SM_CHUNK,
+	SM_APPLY_CHUNK,
+	SM_SANITY_CHECK,
+	SM_FINISH,
+	SM_ABORT,
+	SM_UPLOAD,
+	SM_DOWNLOAD,
+	SM_MEDIA_BEGIN,
+	SM_MEDIA_CHANGES,
+	SM_MEDIA_UPLOAD,
+	SM_MEDIA_DOWNLOAD,
+	SM_MEDIA_SANITY,
+	SM_COUNT
+};
+
+/* ---- metrics (metrics.c) ---- */
+struct umetrics {
+	atomic_uint_fast64_t requests[SM_COUNT];
+	atomic_uint_fast64_t failures[SM_COUNT];
+	atomic_uint_fast64_t usec[SM_COUNT]; /* summed durations */
+	atomic_uint_fast64_t bytes_in;
+	atomic_uint_fast64_t bytes_out;
+	atomic_uint_fast64_t full_uploads;
+	atomic_uint_fast64_t full_downloads;
+	atomic_uint_fast64_t normal_syncs;
+};
+
+/* ---- per-user runtime state (ustate.c) ---- */
+struct sync_session;
+
+struct ustate {
+	struct ustate *next;
+	char name[USERS_NAME_MAX + 1];
+	char dir[MAX_PATH_BYTES];
+	char colpath[MAX_PATH_BYTES];
+	pthread_mutex_t lock;
+	int lockfd; /* <dir>/.ankihost.lock, -1 until first use */
+	int flocked;
+	atomic_int dir_ready; /* dir, media/ exist; leftovers cleaned */
+	sqlite3 *col;         /* open collection or NULL (held with the flock) */
+	struct sync_session *session;
+	time_t last_used;
+	struct umetrics m;
+};
+
+/* A normal-sync session (phase 2 fills in state).  abort() rolls back and
+ * frees state; it runs with the user's lock held and the collection open. */
+struct sync_session {
+	char skey[SYNC_SKEY_MAX + 1];
+	time_t started;
+	time_t last_used;
+	void *state;
+	void (*abort)(struct ustate *u, struct sync_session *s);
+};
+
+struct server {
+	struct server_config cfg;
+	pthread_rwlock_t users_lock;
+	struct users users;           /* environment + users file, merged */
+	pthread_mutex_t ustates_lock; /* guards the list only */
+	struct ustate *ustates;
+	struct umetrics anon; /* requests without a known user */
+	atomic_uint_fast64_t login_failures;
+	atomic_int active_sessions;
+	atomic_int stopping; /* shutdown: long checks give up */
+	struct httpd *httpd;
+};
+
+/* users.c-level operations of the server (main.c) */
+enum status server_reload_users(struct server *srv, struct errinfo *e);
+
+/* ustate.c */
+/* The state of user name, created on first use.  Never freed before
+ * server shutdown, so the pointer stays valid. */
+struct ustate *ustate_get(struct server *srv, const char *name);
+/* Lock the user (bounded wait): ST_BUSY when it timed out.  Also creates
+ * the user's directory the first time. */
+enum status ustate_lock(struct server *srv, struct ustate *u, struct errinfo *e);
+void ustate_unlock(struct ustate *u);
+/* With the user locked: open the collection (creating it when missing and
+ * create != 0), taking the admin flock.  ST_NOTFOUND when missing and
+ * !create. */
+enum status ustate_col_open(struct server *srv, struct ustate *u, int create, struct errinfo *e);
+/* Close the collection (rolling back anything uncommitted) and drop the
+ * flock. */
+void ustate_col_close(struct ustate *u);
+/* Take/drop only the admin flock (for file-level work without SQLite). */
+enum status ustate_flock(struct ustate *u, struct errinfo *e);
+void ustate_funlock(struct ustate *u);
+/* Abort the user's normal sync session if there is one (rollback). */
+void ustate_session_abort(struct server *srv, struct ustate *u, const char *why);
+/* Reaper tick: expire sessions idle longer than the timeout. */
+void ustate_reap(struct server *srv, time_t now);
+/* Shutdown: abort sessions, close collections, free every state. */
+void ustate_free_all(struct server *srv);
+
+/* colcreate.c: make a new empty server collection at path (atomically;
+ * path must not exist). */
+enum status sync_col_create(const char *path, struct errinfo *e);
+/* colcreate.c: a schema-11 copy of the (quiesced) collection at path for
+ * a legacy download, as an open descriptor of an unlinked file (*fd at
+ * offset 0, *size bytes).  The stored file is not changed. */
+enum status sync_col_legacy_copy(const char *path, int *fd, uint64_t *size, struct errinfo *e);
+
+/* ---- requests (routes.c, handlers.c) ---- */
+enum payload_kind { PAYLOAD_JSON, PAYLOAD_FILE };
+
+struct sreq; /* one sync request (routes.c) */
+
+typedef void (*smethod_fn)(struct sreq *q);
+
+struct smethod_def {
+	const char *name;
+	enum smethod id;
+	enum payload_kind payload;
+	int auth;          /* needs a host key */
+	uint64_t json_max; /* JSON payload cap; 0 = the uncompressed limit */
+	smethod_fn handle; /* NULL: not implemented yet (400) */
+};
+
+/* What handlers see of a request. */
+struct server *sreq_server(struct sreq *q);
+struct ustate *sreq_user(struct sreq *q);
+int sreq_version(struct sreq *q); /* 8..11; 10 for multipart */
+const char *sreq_skey(struct sreq *q);
+const struct buf *sreq_json(struct sreq *q); /* PAYLOAD_JSON: body, NUL-terminated */
+/* PAYLOAD_FILE: the decoded body in a temporary file beside the user's
+ * collection; the handler may take it (rename) with sreq_take_file. */
+const char *sreq_file(struct sreq *q, uint64_t *size, int *truncated);
+void sreq_take_file(struct sreq *q);
+void sreq_set_login(struct sreq *q, const char *name); /* for the access log */
+
+/* Replies: success bodies are framed per version (zstd + size header for
+ * v11, plain for legacy); errors are the decimal code as text. */
+void sreq_reply_ok(struct sreq *q, const void *data, size_t len);
+void sreq_reply_json(struct sreq *q, const char *json);
+void sreq_reply_error(struct sreq *q, int status, const char *why);
+/* Stream size bytes of fd (taken: closed when done). */
+void sreq_reply_fd(struct sreq *q, int fd, uint64_t size);
+
+/* handlers.c */
+void handle_host_key(struct sreq *q);
+void handle_meta(struct sreq *q);
+void handle_upload(struct sreq *q);
+void handle_download(struct sreq *q);
+void handle_abort(struct sreq *q);
+
+/* routes.c: the routes of the HTTP server */
+extern const struct smethod_def smethods[];
+extern const size_t smethods_count;
+size_t routes_build(struct server *srv, struct httpd_route *out, size_t cap);
+void routes_done(struct httpd_req *r, void *ctx, const struct httpd_done_info *info, void *arg);
+
+/* metrics.c */
+void metrics_record(struct umetrics *m, enum smethod meth, int status, uint64_t in, uint64_t out,
+                    uint64_t usec);
+enum status metrics_render(struct server *srv, struct buf *out, struct errinfo *e);
+const char *metrics_method_name(enum smethod meth);
+
+int64_t now_ms(void);
+
+#endif

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* test_zstdio.c - one frame out, first frame in, caps, streaming from
+ * files (sync-protocol.md §1.4, Appendix C items 3-4). */
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <zstd.h>
+
+#include "zstdio.h"
+
+/* Semi-compressible test data. */
+static unsigned char *make_data(size_t n, unsigned seed)
+{
+	unsigned char *p = malloc(n);
+	assert_non_null(p);
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = (i % 97 < 60) ? (unsigned char)(i % 13) : (unsigned char)(seed >> 16);
+	}
+	return p;
+}
+
+static void test_roundtrip_one_frame(void **state)
+{
+	(void)state;
+	size_t n = 300000;
+	unsigned char *data = make_data(n, 1);
+	struct buf z, out;
+	buf_init(&z, 0);
+	assert_int_equal(zstdio_compress(data, n, ZSTDIO_LEVEL, &z, NULL), ST_OK);
+	assert_int_equal(ZSTD_findFrameCompressedSize(z.data, z.len),
+	                 z.len); /* exactly one frame */
+	assert_int_equal(ZSTD_getFrameContentSize(z.data, z.len), n);
+	buf_init(&out, n);
+	assert_int_equal(zstdio_decompress(z.data, z.len, &out, NULL), ST_OK);
+	assert_int_equal(out.len, n);
+	assert_memory_equal(out.data, data, n);
+	buf_free(&out);
+	/* one byte less room: too big */
+	buf_init(&out, n - 1);
+	assert_int_equal(zstdio_decompress(z.data, z.len, &out, NULL), ST_TOOBIG);
+	buf_free(&out);
+	buf_free(&z);
+	free(data);
+}
+
+static void test_empty_and_garbage(void **state)
+{
+	(void)state;
+	struct buf out, z;
+	buf_init(&out, 100);
+	assert_int_equal(zstdio_decompress("", 0, &out, NULL), ST_OK);
+	assert_int_equal(out.len, 0);
+	buf_reset(&out);
+	struct errinfo e;
+	assert_int_equal(zstdio_decompress("hello world", 11, &out, &e), ST_CORRUPT);
+	assert_non_null(strstr(e.msg, "zstd"));
+	buf_free(&out);
+	/* a frame cut in half */
+	unsigned char *data = make_data(50000, 2);
+	buf_init(&z, 0);
+	assert_int_equal(zstdio_compress(data, 50000, 3, &z, NULL), ST_OK);
+	buf_init(&out, 0);
+	assert_int_equal(zstdio_decompress(z.data, z.len / 2, &out, &e), ST_CORRUPT);
+	buf_free(&out);
+	/* the empty payload compressed is still a frame */
+	buf_reset(&z);
+	assert_int_equal(zstdio_compress("", 0, 3, &z, NULL), ST_OK);
+	assert_true(z.len >= 4 && memcmp(z.data, "\x28\xb5\x2f\xfd", 4) == 0);
+	buf_init(&out, 10);
+	assert_int_equal(zstdio_decompress(z.data, z.len, &out, NULL), ST_OK);
+	assert_int_equal(out.len, 0);
+	buf_free(&out);
+	buf_free(&z);
+	free(data);
+}
+
+struct collect {
+	struct buf b;
+	int calls;
+};
+
+static enum status collect_sink(void *ctx, const void *data, size_t len, struct errinfo *e)
+{
+	struct collect *c = ctx;
+	c->calls++;
+	return buf_append(&c->b, data, len, e);
+}
+
+static void test_stream_bytewise_and_trailing(void **state)
+{
+	(void)state;
+	size_t n = 200000;
+	unsigned char *data = make_data(n, 3);
+	struct buf z;
+	buf_init(&z, 0);
+	assert_int_equal(zstdio_compress(data, n, 3, &z, NULL), ST_OK);
+	size_t flen = z.len;
+	/* a second frame and junk after the first: ignored */
+	assert_int_equal(zstdio_compress("second", 6, 3, &z, NULL), ST_OK);
+	assert_int_equal(buf_append(&z, "junk", 4, NULL), ST_OK);
+	struct collect c = {0};
+	buf_init(&c.b, 0);
+	struct zstdio_dec *d = zstdio_dec_new(0, collect_sink, &c);
+	assert_non_null(d);
+	for (size_t i = 0; i < z.len; i++) /* one byte at a time */
+		assert_int_equal(zstdio_dec_feed(d, z.data + i, 1, NULL), ST_OK);
+	assert_int_equal(zstdio_dec_finish(d, NULL), ST_OK);
+	assert_int_equal(zstdio_dec_total(d), n);
+	assert_int_equal(zstdio_dec_trailing(d), z.len - flen);
+	assert_false(zstdio_dec_truncated(d));
+	assert_int_equal(c.b.len, n);
+	assert_memory_equal(c.b.data, data, n);
+	zstdio_dec_free(d);
+	buf_free(&c.b);
+	buf_free(&z);
+	free(data);
+}
+
+static void test_stream_cap_truncates(void **state)
+{
+	(void)state;
+	size_t n = 1 << 20;
+	unsigned char *data = make_data(n, 4);
+	struct buf z;
+	buf_init(&z, 0);
+	assert_int_equal(zstdio_compress(data, n, 1, &z, NULL), ST_OK);
+	for (uint64_t cap = n - 1; cap <= n + 1; cap++) {
+		struct collect c = {0};
+		buf_init(&c.b, 0);
+		struct zstdio_dec *d = zstdio_dec_new(cap, collect_sink, &c);
+		assert_int_equal(zstdio_dec_feed(d, z.data, z.len, NULL), ST_OK);
+		assert_int_equal(zstdio_dec_finish(d, NULL), ST_OK);
+		/* the official check is "len >= limit": reaching the cap counts */
+		assert_int_equal(zstdio_dec_truncated(d), cap <= n);
+		assert_int_equal(zstdio_dec_total(d), cap <= n ? cap : n);
+		assert_int_equal(c.b.len, zstdio_dec_total(d));
+		assert_memory_equal(c.b.data, data, c.b.len);
+		zstdio_dec_free(d);
+		buf_free(&c.b);
+	}
+	buf_free(&z);
+	free(data);
+}
+
+static enum status failing_sink(void *ctx, const void *data, size_t len, struct errinfo *e)
+{
+	(void)ctx;
+	(void)data;
+	(void)len;
+	return errinfo_set(e, ST_IO, "disk full");
+}
+
+static void test_sink_errors_stop_the_decoder(void **state)
+{
+	(void)state;
+	struct buf z;
+	buf_init(&z, 0);
+	assert_int_equal(zstdio_compress("some bytes", 10, 3, &z, NULL), ST_OK);
+	struct zstdio_dec *d = zstdio_dec_new(0, failing_sink, NULL);
+	struct errinfo e;
+	assert_int_equal(zstdio_dec_feed(d, z.data, z.len, &e), ST_IO);
+	assert_int_equal(zstdio_dec_finish(d, NULL), ST_CORRUPT);
+	zstdio_dec_free(d);
+	buf_free(&z);
+}
+
+static void test_reader_fd_streams_one_frame(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	char p[512];
+	snprintf(p, sizeof p, "%s/file", dir);
+	size_t n = 3 * 1024 * 1024 + 17;
+	unsigned char *data = make_data(n, 5);
+	int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, n), (ssize_t)n);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	struct zstdio_reader *r = zstdio_reader_fd(fd, n, 3);
+	assert_non_null(r);
+	struct buf z;
+	buf_init(&z, 0);
+	unsigned char chunk[777]; /* odd sizes, like a web server's blocks */
+	ssize_t got;
+	int calls = 0;
+	while ((got = zstdio_reader_read(r, chunk, sizeof chunk, NULL)) > 0) {
+		assert_int_equal(buf_append(&z, chunk, (size_t)got, NULL), ST_OK);
+		calls++;
+	}
+	assert_int_equal(got, 0);
+	assert_true(calls > 10);
+	zstdio_reader_free(r);
+	assert_int_equal(ZSTD_findFrameCompressedSize(z.data, z.len), z.len);
+	assert_int_equal(ZSTD_getFrameContentSize(z.data, z.len), n);
+	struct buf out;
+	buf_init(&out, n);
+	assert_int_equal(zstdio_decompress(z.data, z.len, &out, NULL), ST_OK);
+	assert_int_equal(out.len, n);
+	assert_memory_equal(out.data, data, n);
+	buf_free(&out);
+	/* a file shorter than announced is an error, not a short frame */
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	r = zstdio_reader_fd(fd, n + 10, 3);
+	struct errinfo e;
+	while ((got = zstdio_reader_read(r, chunk, sizeof chunk, &e)) > 0)
+		;
+	assert_int_equal(got, -1);
+	assert_non_null(strstr(e.msg, "shrank"));
+	zstdio_reader_free(r);
+	close(fd);
+	buf_free(&z);
+	free(data);
+	tu_rmtree(dir);
+}
+
+static void test_sink_fd(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	char p[512];
+	snprintf(p, sizeof p, "%s/out", dir);
+	struct buf z;
+	buf_init(&z, 0);
+	assert_int_equal(zstdio_compress("file body", 9, 3, &z, NULL), ST_OK);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	struct zstdio_dec *d = zstdio_dec_new(0, zstdio_sink_fd, &fd);
+	assert_int_equal(zstdio_dec_feed(d, z.data, z.len, NULL), ST_OK);
+	assert_int_equal(zstdio_dec_finish(d, NULL), ST_OK);
+	zstdio_dec_free(d);
+	close(fd);
+	size_t len;
+	char *s = tu_read_file(p, &len);
+	assert_string_equal(s, "file body");
+	free(s);
+	buf_free(&z);
+	tu_rmtree(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_roundtrip_one_frame),
+	    cmocka_unit_test(test_empty_and_garbage),
+	    cmocka_unit_test(test_stream_bytewise_and_trailing),
+	    cmocka_unit_test(test_stream_cap_truncates),
+	    cmocka_unit_test(test_sink_errors_stop_the_decoder),
+	    cmocka_unit_test(test_reader_fd_streams_one_frame),
+	    cmocka_unit_test(test_sink_fd),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
