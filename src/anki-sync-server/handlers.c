@@ -25,7 +25,7 @@
 #include "syncproto_col.h"
 
 /* The request body as a JSON object, or NULL (and a 400 reply). */
-static json_t *body_object(struct sreq *q)
+json_t *sreq_body_object(struct sreq *q)
 {
 	const struct buf *b = sreq_json(q);
 	json_t *j = b->data ? json_loadb((const char *)b->data, b->len,
@@ -40,9 +40,9 @@ static json_t *body_object(struct sreq *q)
 }
 
 /* EmptyInput: an object whose only allowed key is "_pad" (§1.4.3). */
-static int empty_input_ok(struct sreq *q)
+int sreq_empty_input_ok(struct sreq *q)
 {
-	json_t *j = body_object(q);
+	json_t *j = sreq_body_object(q);
 	if (!j)
 		return 0;
 	const char *k;
@@ -61,7 +61,7 @@ static int empty_input_ok(struct sreq *q)
 }
 
 /* Lock the request's user, answering 409/500 on failure. */
-static int lock_user(struct sreq *q)
+int sreq_lock_user(struct sreq *q)
 {
 	struct errinfo e;
 	enum status st = ustate_lock(sreq_server(q), sreq_user(q), &e);
@@ -72,7 +72,7 @@ static int lock_user(struct sreq *q)
 	return 1;
 }
 
-static void reply_status(struct sreq *q, const struct errinfo *e)
+void sreq_reply_status(struct sreq *q, const struct errinfo *e)
 {
 	int code = 500;
 	if (e->code == ST_BUSY)
@@ -85,7 +85,7 @@ static void reply_status(struct sreq *q, const struct errinfo *e)
 void handle_host_key(struct sreq *q)
 {
 	struct server *srv = sreq_server(q);
-	json_t *j = body_object(q);
+	json_t *j = sreq_body_object(q);
 	if (!j)
 		return;
 	json_t *u = json_object_get(j, "u"), *p = json_object_get(j, "p");
@@ -159,7 +159,7 @@ void handle_meta(struct sreq *q)
 {
 	struct server *srv = sreq_server(q);
 	struct ustate *u = sreq_user(q);
-	json_t *j = body_object(q);
+	json_t *j = sreq_body_object(q);
 	if (!j)
 		return;
 	json_t *v = json_object_get(j, "v"), *cv = json_object_get(j, "cv");
@@ -171,7 +171,7 @@ void handle_meta(struct sreq *q)
 	}
 	int ver = (int)json_integer_value(v);
 	json_decref(j);
-	if (!lock_user(q))
+	if (!sreq_lock_user(q))
 		return;
 	ustate_session_abort(srv, u, "meta");
 	struct errinfo e;
@@ -188,7 +188,7 @@ void handle_meta(struct sreq *q)
 	ustate_col_close(u);
 	ustate_unlock(u);
 	if (st) {
-		reply_status(q, &e);
+		sreq_reply_status(q, &e);
 		return;
 	}
 	if (ver < SYNC_VERSION_MIN || ver > SYNC_VERSION_MAX) {
@@ -218,7 +218,7 @@ void handle_meta(struct sreq *q)
 
 void handle_abort(struct sreq *q)
 {
-	if (!empty_input_ok(q) || !lock_user(q))
+	if (!sreq_empty_input_ok(q) || !sreq_lock_user(q))
 		return;
 	ustate_session_abort(sreq_server(q), sreq_user(q), "client abort");
 	ustate_unlock(sreq_user(q));
@@ -270,7 +270,7 @@ void handle_upload(struct sreq *q)
 		sreq_reply_error(q, st == ST_BUSY ? 503 : 500, e.msg);
 		return;
 	}
-	if (!lock_user(q))
+	if (!sreq_lock_user(q))
 		return;
 	ustate_session_abort(srv, u, "full upload");
 	ustate_col_close(u);
@@ -286,7 +286,7 @@ void handle_upload(struct sreq *q)
 	ustate_funlock(u);
 	ustate_unlock(u);
 	if (st) {
-		reply_status(q, &e);
+		sreq_reply_status(q, &e);
 		return;
 	}
 	atomic_fetch_add(&u->m.full_uploads, 1);
@@ -300,7 +300,7 @@ void handle_download(struct sreq *q)
 {
 	struct server *srv = sreq_server(q);
 	struct ustate *u = sreq_user(q);
-	if (!empty_input_ok(q) || !lock_user(q))
+	if (!sreq_empty_input_ok(q) || !sreq_lock_user(q))
 		return;
 	ustate_session_abort(srv, u, "full download");
 	struct errinfo e;
@@ -338,7 +338,7 @@ void handle_download(struct sreq *q)
 	ustate_funlock(u);
 	ustate_unlock(u);
 	if (st) {
-		reply_status(q, &e);
+		sreq_reply_status(q, &e);
 		return;
 	}
 	atomic_fetch_add(&u->m.full_downloads, 1);

@@ -211,12 +211,29 @@ void sreq_reply_error(struct sreq *q, int status, const char *why);
 /* Stream size bytes of fd (taken: closed when done). */
 void sreq_reply_fd(struct sreq *q, int fd, uint64_t size);
 
+/* handlers.c: shared request helpers (each answers the error itself and
+ * returns NULL/0 when the request cannot go on) */
+struct json_t;
+struct json_t *sreq_body_object(struct sreq *q); /* 400 "invalid json" */
+int sreq_empty_input_ok(struct sreq *q);         /* EmptyInput (§1.4.3) */
+int sreq_lock_user(struct sreq *q);              /* 409 when busy */
+void sreq_reply_status(struct sreq *q, const struct errinfo *e);
+
 /* handlers.c */
 void handle_host_key(struct sreq *q);
 void handle_meta(struct sreq *q);
 void handle_upload(struct sreq *q);
 void handle_download(struct sreq *q);
 void handle_abort(struct sreq *q);
+
+/* sync_handlers.c: the normal sync (start ... finish), on col_sync.h */
+void handle_start(struct sreq *q);
+void handle_apply_graves(struct sreq *q);
+void handle_apply_changes(struct sreq *q);
+void handle_chunk(struct sreq *q);
+void handle_apply_chunk(struct sreq *q);
+void handle_sanity_check(struct sreq *q);
+void handle_finish(struct sreq *q);
 
 /* routes.c: the routes of the HTTP server */
 extern const struct smethod_def smethods[];

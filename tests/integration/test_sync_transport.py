@@ -144,12 +144,20 @@ def test_routing_404_405_and_unknown_methods(server):
     assert r.status == 400
 
 
-@pytest.mark.parametrize("method", ["start", "applyGraves", "applyChanges", "chunk",
-                                    "applyChunk", "sanityCheck2", "finish"])
-def test_normal_sync_methods_not_yet_implemented_answer_400(server, method):
+@pytest.mark.parametrize("method", ["applyGraves", "applyChanges", "chunk", "applyChunk",
+                                    "sanityCheck2", "finish"])
+def test_stateful_methods_without_a_session_answer_409(server, method):
     _, url, _ = server
-    r = Client(url, hkey=HKEY).request(method, {})
-    assert r.status == 400
+    body = {"_pad": None} if method in ("chunk", "finish") else {"chunk": {}}
+    r = Client(url, hkey=HKEY).request(method, body)
+    assert r.status == 409
+
+
+def test_start_with_a_bad_body_answers_400(server):
+    _, url, _ = server
+    c = Client(url, hkey=HKEY)
+    for body in ({}, {"minUsn": "0", "lnewer": False}, {"minUsn": 0}, b"[1]"):
+        assert c.request("start", body).status == 400
 
 
 def test_abort_is_null_and_needs_valid_empty_input(server):
