@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "col_internal.h"
 #include "col_store.h"
+#include "tags.h"
 #include "text.h"
 
 void note_free(struct note *n)
@@ -151,9 +152,59 @@ static enum status note_write(struct col *c, struct note *n, const char *sql, st
 	return col_stmt_run(c, st, e, "writing a note");
 }
 
+/* The tags table as a registry for tags_canonify (§6.1): registered
+ * spellings win, new tags are registered with the collection's usn. */
+struct tag_reg_ctx {
+	struct col *c;
+	char *last; /* the spelling returned by the previous lookup */
+};
+
+static const char *tag_lookup(void *ctx, const char *tag)
+{
+	static const char sql[] = "select tag from tags where tag = ?1";
+	struct tag_reg_ctx *t = ctx;
+	sqlite3_stmt *st;
+	if (col_stmt(t->c, sql, &st, NULL))
+		return NULL;
+	sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+	free(t->last);
+	t->last = NULL;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		t->last = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	return t->last;
+}
+
+static enum status tag_add(void *ctx, const char *tag, struct errinfo *e)
+{
+	struct tag_reg_ctx *t = ctx;
+	return col_tag_register(t->c, tag, col_usn(t->c), e);
+}
+
+/* Canonical tags string for n->tags, registering new tags. */
+static enum status note_tags(struct col *c, struct note *n, struct errinfo *e)
+{
+	const char *tags = n->tags ? n->tags : "";
+	struct tag_reg_ctx ctx = {c, NULL};
+	struct tags_registry reg = {tag_lookup, tag_add, &ctx};
+	struct buf out;
+	buf_init(&out, 0);
+	enum status st = tags_canonify_string(tags, strlen(tags), &reg, 0, &out, NULL, e);
+	free(ctx.last);
+	if (st) {
+		buf_free(&out);
+		return st;
+	}
+	free(n->tags);
+	n->tags = out.data ? (char *)buf_steal(&out, NULL) : strdup("");
+	return n->tags ? ST_OK : errinfo_set(e, ST_NOMEM, "out of memory");
+}
+
 enum status col_note_add(struct col *c, struct note *n, struct errinfo *e)
 {
 	enum status st = col_note_prepare(c, n, e);
+	if (!st)
+		st = note_tags(c, n, e);
 	if (st)
 		return st;
 	if (!n->guid) {
@@ -176,6 +227,8 @@ enum status col_note_add(struct col *c, struct note *n, struct errinfo *e)
 enum status col_note_update(struct col *c, struct note *n, struct errinfo *e)
 {
 	enum status st = col_note_prepare(c, n, e);
+	if (!st)
+		st = note_tags(c, n, e);
 	if (st)
 		return st;
 	n->mod = col_now_secs();

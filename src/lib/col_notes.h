@@ -57,7 +57,9 @@ void card_free(struct card *cd);
 
 /* Add a note: allocates id (when 0) and guid (when NULL), checks the field
  * count against the notetype, cleans the fields (control characters, NFC),
- * computes sfld and csum, stamps mod/usn.  Cards are added separately. */
+ * computes sfld and csum, puts the tags in canonical form (registered
+ * spellings, sorted, " a b ") and registers new tags, stamps mod/usn.
+ * Cards are added separately. */
 enum status col_note_add(struct col *c, struct note *n, struct errinfo *e);
 /* Rewrite an existing note (same rules, id kept). ST_NOTFOUND if missing. */
 enum status col_note_update(struct col *c, struct note *n, struct errinfo *e);

@@ -413,6 +413,60 @@ enum status col_load_deck(struct col *c, int64_t id, struct deck *out, struct er
 	return s;
 }
 
+enum status col_delete_deck(struct col *c, int64_t id, struct errinfo *e)
+{
+	if (id == 1)
+		return errinfo_set(e, ST_INVALID, "the default deck cannot be deleted");
+	sqlite3_stmt *st;
+	enum status s = prep(c, "delete from decks where id = ?1", &st, e);
+	if (s)
+		return s;
+	sqlite3_bind_int64(st, 1, id);
+	if ((s = run(c, st, e, "deleting a deck")))
+		return s;
+	if (sqlite3_changes(DB(c)) == 0)
+		return errinfo_set(e, ST_NOTFOUND, "no deck %lld", (long long)id);
+	s = prep(c, "insert or replace into graves (oid, type, usn) values (?1, 2, ?2)", &st, e);
+	if (s)
+		return s;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, col_usn(c));
+	return run(c, st, e, "writing a grave");
+}
+
+enum status col_delete_deckconf(struct col *c, int64_t id, struct errinfo *e)
+{
+	if (id == 1)
+		return errinfo_set(e, ST_INVALID, "the default preset cannot be deleted");
+	sqlite3_stmt *st;
+	enum status s = prep(c, "delete from deck_config where id = ?1", &st, e);
+	if (s)
+		return s;
+	sqlite3_bind_int64(st, 1, id);
+	if ((s = run(c, st, e, "deleting a deck preset")))
+		return s;
+	if (sqlite3_changes(DB(c)) == 0)
+		return errinfo_set(e, ST_NOTFOUND, "no deck preset %lld", (long long)id);
+	int64_t *ids;
+	size_t n;
+	s = col_list_ids(c, "decks", &ids, &n, e);
+	for (size_t i = 0; i < n && !s; i++) {
+		struct deck d;
+		s = col_load_deck(c, ids[i], &d, e);
+		if (s)
+			break;
+		if (d.kind.type == DECK_KIND_NORMAL && d.kind.normal.config_id == id) {
+			d.kind.normal.config_id = 1;
+			d.mtime = col_now_secs();
+			d.usn = col_usn(c);
+			s = col_store_deck(c, &d, COL_STORE_NORMAL, e);
+		}
+		deck_free(&d);
+	}
+	free(ids);
+	return s ? s : col_touch_schema(c, e);
+}
+
 enum status col_store_deckconf(struct col *c, const struct deckconf *dc, struct errinfo *e)
 {
 	struct buf b;

@@ -38,7 +38,15 @@ enum status col_delete_notetype(struct col *c, int64_t id, struct errinfo *e);
 enum status col_store_deck(struct col *c, struct deck *d, enum col_store_mode mode,
                            struct errinfo *e);
 enum status col_load_deck(struct col *c, int64_t id, struct deck *out, struct errinfo *e);
+/* Delete a deck row and record its grave (type 2, the collection's usn).
+ * Deck 1 cannot be deleted (ST_INVALID).  Cards are the caller's. */
+enum status col_delete_deck(struct col *c, int64_t id, struct errinfo *e);
+
 enum status col_store_deckconf(struct col *c, const struct deckconf *dc, struct errinfo *e);
+/* Delete a preset (not 1): decks using it fall back to preset 1, and the
+ * schema time is bumped (Anki keeps no grave for presets: a full sync
+ * follows). */
+enum status col_delete_deckconf(struct col *c, int64_t id, struct errinfo *e);
 enum status col_load_deckconf(struct col *c, int64_t id, struct deckconf *out, struct errinfo *e);
 
 /* Config: values are JSON.  get: ST_NOTFOUND when absent.  set: rewrites

@@ -502,6 +502,77 @@ static void test_notes_cards_graves(void **state)
 	assert_integrity_ok(p);
 }
 
+static void test_tags_decks_presets(void **state)
+{
+	(void)state;
+	const char *p = tpath("tags.anki2");
+	struct errinfo e;
+	struct col *c;
+	assert_int_equal(col_open(p, COL_CREATE, &c, &e), ST_OK);
+	json_t *cur = NULL;
+	assert_int_equal(col_config_get(c, "curModel", &cur, &e), ST_OK);
+	int64_t basic = json_integer_value(cur);
+	json_decref(cur);
+	/* tags: canonical order and form (U+3000 separates too), registered,
+	 * and a registered spelling wins */
+	struct note n = {.mid = basic, .tags = strdup("  zeta Alpha\u3000alpha  ja::日本 "),
+	                 .flds = strdup("a\x1f" "b")};
+	assert_int_equal(col_note_add(c, &n, &e), ST_OK);
+	assert_string_equal(n.tags, " Alpha ja::日本 zeta ");
+	note_free(&n);
+	struct note m = {.mid = basic, .tags = strdup("ALPHA new"), .flds = strdup("c\x1f" "d")};
+	assert_int_equal(col_note_add(c, &m, &e), ST_OK);
+	assert_string_equal(m.tags, " Alpha new ");
+	note_free(&m);
+	char *s = query_text(col_db(c), "select tag, usn, collapsed from tags order by tag");
+	assert_string_equal(s, "Alpha|-1|1\nja::日本|-1|1\nnew|-1|1\nzeta|-1|1\n");
+	free(s);
+	/* decks: a grave; deck 1 stays */
+	struct deck d;
+	memset(&d, 0, sizeof d);
+	d.id = 1700000000000;
+	d.name = strdup("Sub\x1f" "Deck");
+	deck_common_default_normal(&d.common);
+	deck_kind_new_normal(&d.kind);
+	assert_int_equal(col_store_deck(c, &d, COL_STORE_NORMAL, &e), ST_OK);
+	free(d.name);
+	d.name = strdup("sub\x1f" "DECK"); /* unicase clash */
+	d.id++;
+	assert_int_equal(col_store_deck(c, &d, COL_STORE_NORMAL, &e), ST_EXISTS);
+	deck_free(&d);
+	assert_int_equal(col_delete_deck(c, 1, &e), ST_INVALID);
+	assert_int_equal(col_delete_deck(c, 1700000000000, &e), ST_OK);
+	assert_int_equal(col_delete_deck(c, 1700000000000, &e), ST_NOTFOUND);
+	s = query_text(col_db(c), "select oid, type, usn from graves");
+	assert_string_equal(s, "1700000000000|2|-1\n");
+	free(s);
+	/* presets: decks fall back to 1, schema time bumped */
+	struct deckconf dc;
+	memset(&dc, 0, sizeof dc);
+	assert_int_equal(col_load_deckconf(c, 1, &dc, &e), ST_OK);
+	dc.id = 42;
+	assert_int_equal(col_store_deckconf(c, &dc, &e), ST_OK);
+	deckconf_free(&dc);
+	struct deck d1;
+	assert_int_equal(col_load_deck(c, 1, &d1, &e), ST_OK);
+	d1.kind.normal.config_id = 42;
+	assert_int_equal(col_store_deck(c, &d1, COL_STORE_NORMAL, &e), ST_OK);
+	deck_free(&d1);
+	struct col_meta before, after;
+	assert_int_equal(col_meta_get(c, &before, &e), ST_OK);
+	setenv("ANKIHOST_FAKE_NOW_MS", "1990000000000", 1);
+	assert_int_equal(col_delete_deckconf(c, 1, &e), ST_INVALID);
+	assert_int_equal(col_delete_deckconf(c, 42, &e), ST_OK);
+	unsetenv("ANKIHOST_FAKE_NOW_MS");
+	assert_int_equal(col_meta_get(c, &after, &e), ST_OK);
+	assert_int_equal(after.scm, 1990000000000);
+	assert_int_equal(col_load_deck(c, 1, &d1, &e), ST_OK);
+	assert_int_equal(d1.kind.normal.config_id, 1);
+	deck_free(&d1);
+	col_close(c);
+	assert_integrity_ok(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -512,6 +583,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_busy_when_held, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_upgrade_then_downgrade_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_notes_cards_graves, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tags_decks_presets, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
