@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * media_download.c - downloadFiles (sync-protocol.md §5.5, §8.5 item 40).
+ *
+ * Selection: at most 25 names; each, in request order, must have a live
+ * row (else 409 for the whole request); sizes are summed and the walk stops
+ * after the file that takes the sum past 2.5 MiB, so the reply is a prefix
+ * of the request and, for a non-empty request, holds at least one file.
+ *
+ * A selected file that is missing on disk, is not a regular file, or whose
+ * size differs from its row is "forgotten": the row is deleted without a
+ * USN change (so the deletion does not spread to other clients) and the
+ * request gets 409; the client's next sync no longer hears of the name, so
+ * it cannot loop.  The official server forgets only missing files; a file
+ * of the wrong size would otherwise be served with a checksum that
+ * mediaChanges contradicts.  Such a file is removed too (journal record
+ * first), keeping "no file without a live row".
+ *
+ * The zip (Stored members "0".."k-1", then _meta {"0":name,...}) is built
+ * by libzip straight from the open files into a file in the user
+ * directory, which is unlinked once opened: memory stays bounded by
+ * libzip's buffers whatever the file sizes, and the caller streams the
+ * descriptor.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zip.h>
+
+#include "log.h"
+#include "media_internal.h"
+#include "media_srv.h"
+#include "path.h"
+
+struct dl_item {
+	const char *name;
+	struct media_row row;
+	int fd;
+};
+
+/* Forget the row of a file that is not what the DB says (see above). */
+static enum status forget(struct media_srv *m, const struct media_row *row, int remove_file,
+                          struct errinfo *e)
+{
+	struct media_meta meta;
+	enum status st = ST_OK;
+	if (remove_file) {
+		if ((st = media_srv_journal_begin(m, e)) ||
+		    (st = media_srv_journal_unlink(m, row->fname, row->fname_len, e)) ||
+		    (st = media_srv_journal_flush(m, e)) || (st = media_srv_sync_data(m, e)))
+			return st;
+	}
+	if ((st = media_db_begin(m->db, e)))
+		return st;
+	if ((st = media_db_get_meta(m->db, &meta, e)) == ST_OK) {
+		meta.total_bytes -= row->size;
+		if (meta.total_bytes < 0)
+			meta.total_bytes = 0;
+		if (meta.total_nonempty_files > 0)
+			meta.total_nonempty_files--;
+		st = media_db_delete(m->db, row->fname, row->fname_len, e);
+	}
+	if (st == ST_OK)
+		st = media_db_set_meta(m->db, &meta, e);
+	if (st == ST_OK)
+		st = media_db_commit(m->db, e);
+	if (st) {
+		media_db_rollback(m->db);
+		if (m->jbegun)
+			media_srv_journal_clear(m, NULL);
+		return st;
+	}
+	if (remove_file) {
+		media_hook(m, MH_DL_FORGET);
+		if (unlinkat(m->mediafd, row->fname, 0) != 0 && errno != ENOENT)
+			return errinfo_errno(e, ST_IO, "cannot remove %s/media/%s", m->userdir,
+			                     row->fname);
+		if ((st = media_srv_sync_dir(m, m->mediafd, e)) ||
+		    (st = media_srv_journal_clear(m, e)))
+			return st;
+	}
+	return ST_OK;
+}
+
+/* Open the file of a selected row and check it is what the row says;
+ * ST_CONFLICT (after forgetting the row) otherwise. */
+static enum status open_checked(struct media_srv *m, struct dl_item *it, struct errinfo *e)
+{
+	const struct media_row *r = &it->row;
+	int remove_file = 0;
+	const char *why = NULL;
+	if (r->fname_len > MEDIA_NAME_MAX || !path_name_ok(r->fname, r->fname_len) ||
+	    media_name_is_tmp(r->fname)) {
+		why = "has a name that is not a file name";
+	} else {
+		it->fd =
+		    openat(m->mediafd, r->fname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		struct stat sb;
+		if (it->fd < 0) {
+			if (errno != ENOENT && errno != ELOOP)
+				return errinfo_errno(e, ST_IO, "cannot open %s/media/%s",
+				                     m->userdir, r->fname);
+			why = errno == ENOENT ? "is missing on disk" : "is a symbolic link";
+		} else if (fstat(it->fd, &sb) != 0) {
+			return errinfo_errno(e, ST_IO, "cannot stat %s/media/%s", m->userdir,
+			                     r->fname);
+		} else if (!S_ISREG(sb.st_mode)) {
+			why = "is not a regular file";
+		} else if (sb.st_size != r->size) {
+			why = "has the wrong size";
+			remove_file = 1;
+		}
+	}
+	if (!why)
+		return ST_OK;
+	if (it->fd >= 0) {
+		close(it->fd);
+		it->fd = -1;
+	}
+	log_warnx("media %s: %s %s; forgetting it", m->userdir, r->fname, why);
+	enum status st = forget(m, r, remove_file, e);
+	if (st)
+		return st;
+	return errinfo_set(e, ST_CONFLICT, "requested a file that doesn't exist: %s", r->fname);
+}
+
+static enum status build_zip(struct media_srv *m, struct dl_item *items, size_t k,
+                             struct media_download *dl, struct errinfo *e)
+{
+	char name[MAX_PATH_BYTES], rnd[17];
+	/* a random name; libzip writes "<name>.XXXXXX" and renames it here */
+	enum status st = media_srv_random_hex(rnd, 16, e);
+	if (st)
+		return st;
+	if (snprintf(name, sizeof name, "%s/%s%s", m->userdir, MEDIA_DL_PREFIX, rnd) >=
+	    (int)sizeof name)
+		return errinfo_set(e, ST_INVALID, "path too long");
+	int zerr = 0;
+	zip_t *za = zip_open(name, ZIP_CREATE | ZIP_EXCL, &zerr);
+	if (!za)
+		return errinfo_set(e, ST_IO, "cannot create the download zip (libzip error %d)",
+		                   zerr);
+	json_t *meta = json_object();
+	if (!meta)
+		st = errinfo_set(e, ST_NOMEM, "out of memory");
+	for (size_t i = 0; st == ST_OK && i < k; i++) {
+		char member[24];
+		snprintf(member, sizeof member, "%zu", i);
+		FILE *f = fdopen(items[i].fd, "rb");
+		if (!f) {
+			st = errinfo_errno(e, ST_IO, "fdopen failed");
+			break;
+		}
+		items[i].fd = -1; /* owned by f now */
+		zip_source_t *src = zip_source_filep(za, f, 0, items[i].row.size);
+		if (!src) {
+			fclose(f);
+			st = errinfo_set(e, ST_IO, "libzip: %s", zip_strerror(za));
+			break;
+		}
+		zip_int64_t idx = zip_file_add(za, member, src, ZIP_FL_ENC_UTF_8);
+		if (idx < 0) {
+			zip_source_free(src);
+			st = errinfo_set(e, ST_IO, "libzip: %s", zip_strerror(za));
+			break;
+		}
+		if (zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_STORE, 0) != 0)
+			st = errinfo_set(e, ST_IO, "libzip: %s", zip_strerror(za));
+		else if (json_object_set_new(
+		             meta, member,
+		             json_stringn(items[i].row.fname, items[i].row.fname_len)))
+			st = errinfo_set(e, ST_INVALID, "file name is not UTF-8");
+	}
+	char *mj = NULL;
+	if (st == ST_OK && !(mj = json_dumps(meta, JSON_COMPACT)))
+		st = errinfo_set(e, ST_NOMEM, "out of memory");
+	json_decref(meta);
+	if (st == ST_OK) {
+		zip_source_t *src = zip_source_buffer(za, mj, strlen(mj), 1); /* libzip frees mj */
+		if (!src) {
+			free(mj);
+			st = errinfo_set(e, ST_IO, "libzip: %s", zip_strerror(za));
+		} else {
+			zip_int64_t idx = zip_file_add(za, "_meta", src, ZIP_FL_ENC_UTF_8);
+			if (idx < 0) {
+				zip_source_free(src);
+				st = errinfo_set(e, ST_IO, "libzip: %s", zip_strerror(za));
+			} else if (zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_STORE,
+			                                    0) != 0) {
+				st = errinfo_set(e, ST_IO, "libzip: %s", zip_strerror(za));
+			}
+		}
+	}
+	if (st) {
+		zip_discard(za);
+		return st;
+	}
+	if (zip_close(za) != 0) {
+		st = errinfo_set(e, ST_IO, "writing the download zip: %s", zip_strerror(za));
+		zip_discard(za);
+		unlink(name);
+		return st;
+	}
+	dl->fd = open(name, O_RDONLY | O_CLOEXEC);
+	int saved = errno;
+	unlink(name);
+	if (dl->fd < 0) {
+		errno = saved;
+		return errinfo_errno(e, ST_IO, "cannot reopen the download zip");
+	}
+	struct stat sb;
+	if (fstat(dl->fd, &sb) != 0) {
+		st = errinfo_errno(e, ST_IO, "cannot stat the download zip");
+		close(dl->fd);
+		dl->fd = -1;
+		return st;
+	}
+	dl->size = (uint64_t)sb.st_size;
+	dl->files = (uint32_t)k;
+	return ST_OK;
+}
+
+static enum status media_srv_download_impl(struct media_srv *m, const char *const *names, size_t n,
+                                           struct media_download *dl, struct errinfo *e)
+{
+	dl->fd = -1;
+	dl->size = 0;
+	dl->files = 0;
+	if (n > MEDIA_ZIP_FILES_MAX)
+		return errinfo_set(e, ST_INVALID, "too many files requested (%zu)", n);
+	struct dl_item items[MEDIA_ZIP_FILES_MAX];
+	size_t k = 0;
+	uint64_t total = 0;
+	enum status st = ST_OK;
+	for (size_t i = 0; i < n; i++) {
+		struct dl_item *it = &items[k];
+		it->name = names[i];
+		it->fd = -1;
+		if (!names[i])
+			return errinfo_set(e, ST_INVALID, "no file name");
+		size_t len = strlen(names[i]);
+		st = len > MEDIA_NAME_MAX ? ST_NOTFOUND
+		                          : media_db_get(m->db, names[i], len, &it->row, e);
+		if (st == ST_OK && it->row.size <= 0)
+			st = ST_NOTFOUND;
+		if (st == ST_NOTFOUND)
+			return errinfo_set(e, ST_CONFLICT, "missing/empty file entry: %.255s",
+			                   names[i]);
+		if (st)
+			return st;
+		k++;
+		total += (uint64_t)it->row.size;
+		if (total > MEDIA_ZIP_TARGET_BYTES)
+			break;
+	}
+	for (size_t i = 0; st == ST_OK && i < k; i++)
+		st = open_checked(m, &items[i], e);
+	if (st == ST_OK)
+		st = build_zip(m, items, k, dl, e);
+	for (size_t i = 0; i < k; i++)
+		if (items[i].fd >= 0)
+			close(items[i].fd);
+	return st;
+}
+
+static enum status media_srv_download_json_impl(struct media_srv *m, const char *json, size_t len,
+                                                struct media_download *dl, struct errinfo *e)
+{
+	dl->fd = -1;
+	json_error_t jerr;
+	json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!o)
+		return errinfo_set(e, ST_INVALID, "invalid json: %s", jerr.text);
+	json_t *files = json_is_object(o) ? json_object_get(o, "files") : NULL;
+	enum status st = ST_OK;
+	if (!json_is_array(files))
+		st = errinfo_set(e, ST_INVALID, "invalid json: files missing or not an array");
+	size_t n = st == ST_OK ? json_array_size(files) : 0;
+	const char *names[MEDIA_ZIP_FILES_MAX] = {0};
+	if (st == ST_OK && n > MEDIA_ZIP_FILES_MAX)
+		st = errinfo_set(e, ST_INVALID, "too many files requested (%zu)", n);
+	for (size_t i = 0; st == ST_OK && i < n; i++) {
+		json_t *s = json_array_get(files, i);
+		if (!json_is_string(s))
+			st =
+			    errinfo_set(e, ST_INVALID, "invalid json: a file name is not a string");
+		else
+			names[i] = json_string_value(s);
+	}
+	if (st == ST_OK)
+		st = media_srv_download(m, names, n, dl, e);
+	json_decref(o);
+	return st;
+}
+
+/* Public entry points: statuses as the protocol answers them. */
+enum status media_srv_download(struct media_srv *m, const char *const *names, size_t n,
+                               struct media_download *dl, struct errinfo *e)
+{
+	return media_outcome(media_srv_download_impl(m, names, n, dl, e), e);
+}
+
+enum status media_srv_download_json(struct media_srv *m, const char *json, size_t len,
+                                    struct media_download *dl, struct errinfo *e)
+{
+	return media_outcome(media_srv_download_json_impl(m, json, len, dl, e), e);
+}

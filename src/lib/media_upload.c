@@ -1,0 +1,528 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * media_upload.c - uploadChanges (sync-protocol.md §5.4, §5.10, §8.5).
+ *
+ * Limits are enforced before anything is allocated or written: the _meta
+ * member's declared size (50 KiB), the entry count (25), every name
+ * (media_name.h), each member's declared size (1..100 MiB, no encryption,
+ * a method libzip can decode) and the sum of declared sizes
+ * (media_opts.max_upload_bytes).  Extraction then counts the real bytes and
+ * stops one byte past the declared size, so a member whose header lies (a
+ * "zip bomb" that inflates beyond its declared size, or a short member)
+ * is refused with the rest of the upload; libzip verifies the CRC at the
+ * end of each member.  Memory use is one 256 KiB buffer, whatever the
+ * sizes.
+ *
+ * The write order (temporaries -> journal -> commit -> renames) and the
+ * crash argument are in media_srv.c.
+ *
+ * Two repairs the official server does not make, both without a USN
+ * change: an addition identical to the live row whose file is missing (or
+ * has the wrong size) on disk rewrites the file; a deletion of a name
+ * without a live row removes a stray file of that name.  Both restore
+ * "every live row has its file, every file has a live row".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zip.h>
+
+#include "log.h"
+#include "media_internal.h"
+#include "media_srv.h"
+
+#define COPY_BUF (256u * 1024)
+
+enum act {
+	ACT_NONE,    /* already have / already deleted */
+	ACT_ADD,     /* new live row, rename tmp -> name */
+	ACT_REPLACE, /* live row replaced, rename tmp -> name */
+	ACT_REPAIR,  /* row unchanged, its missing file rewritten */
+	ACT_DELETE,  /* row marked deleted, unlink name */
+	ACT_CLEAN,   /* row unchanged (not live), stray file unlinked */
+};
+
+struct up_entry {
+	const char *name; /* in the parsed _meta (kept alive) */
+	size_t len;
+	int del;
+	zip_int64_t idx;
+	zip_uint64_t declared;
+	char tmp[MEDIA_TMP_NAME_MAX];
+	int has_tmp;
+	unsigned char sha1[MEDIA_SHA1_LEN];
+	enum act act;
+};
+
+struct upload {
+	struct media_srv *m;
+	zip_t *za;
+	json_t *meta;
+	struct up_entry ent[MEDIA_ZIP_FILES_MAX];
+	size_t n;
+	unsigned char *buf;
+};
+
+static enum status zip_status(int zerr, enum status fallback)
+{
+	switch (zerr) {
+	case ZIP_ER_MEMORY:
+		return ST_NOMEM;
+	case ZIP_ER_OPEN:
+	case ZIP_ER_NOENT:
+	case ZIP_ER_TMPOPEN:
+		return ST_IO;
+	default:
+		return fallback;
+	}
+}
+
+static enum status open_zip(struct upload *u, const char *path, struct errinfo *e)
+{
+	int zerr = 0;
+	u->za = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
+	if (!u->za) {
+		zip_error_t ze;
+		zip_error_init_with_code(&ze, zerr);
+		enum status st = errinfo_set(e, zip_status(zerr, ST_INVALID), "unzip files: %s",
+		                             zip_error_strerror(&ze));
+		zip_error_fini(&ze);
+		return st;
+	}
+	return ST_OK;
+}
+
+/* Read the _meta member (at most 50 KiB) and parse it. */
+static enum status read_meta(struct upload *u, struct errinfo *e)
+{
+	zip_int64_t idx = zip_name_locate(u->za, "_meta", ZIP_FL_ENC_RAW);
+	if (idx < 0)
+		return errinfo_set(e, ST_INVALID, "unzip files: no _meta member");
+	zip_stat_t zs;
+	zip_stat_init(&zs);
+	if (zip_stat_index(u->za, (zip_uint64_t)idx, 0, &zs) != 0)
+		return errinfo_set(e, ST_INVALID, "unzip files: %s", zip_strerror(u->za));
+	if ((zs.valid & ZIP_STAT_SIZE) && zs.size > MEDIA_META_MAX)
+		return errinfo_set(e, ST_INVALID, "unzip files: _meta over %u bytes",
+		                   MEDIA_META_MAX);
+	zip_file_t *zf = zip_fopen_index(u->za, (zip_uint64_t)idx, 0);
+	if (!zf)
+		return errinfo_set(e, ST_INVALID, "unzip files: _meta: %s", zip_strerror(u->za));
+	size_t got = 0;
+	enum status st = ST_OK;
+	for (;;) {
+		/* u->buf holds COPY_BUF > MEDIA_META_MAX + 1 bytes */
+		zip_int64_t r = zip_fread(zf, u->buf + got, MEDIA_META_MAX + 1 - got);
+		if (r < 0) {
+			st = errinfo_set(e, ST_INVALID, "unzip files: _meta: %s",
+			                 zip_file_strerror(zf));
+			break;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		if (got > MEDIA_META_MAX) {
+			st = errinfo_set(e, ST_INVALID, "unzip files: _meta over %u bytes",
+			                 MEDIA_META_MAX);
+			break;
+		}
+	}
+	zip_fclose(zf);
+	if (st)
+		return st;
+	json_error_t jerr;
+	u->meta = json_loadb((const char *)u->buf, got, JSON_ALLOW_NUL, &jerr);
+	if (!u->meta)
+		return errinfo_set(e, ST_INVALID, "unzip files: _meta is not JSON: %s", jerr.text);
+	if (!json_is_array(u->meta))
+		return errinfo_set(e, ST_INVALID, "unzip files: _meta is not an array");
+	if (json_array_size(u->meta) > MEDIA_ZIP_FILES_MAX)
+		return errinfo_set(e, ST_INVALID, "unzip files: too many files in zip (%zu)",
+		                   json_array_size(u->meta));
+	return ST_OK;
+}
+
+/* Every per-entry rule, before anything is written. */
+static enum status validate(struct upload *u, struct errinfo *e)
+{
+	uint64_t total = 0;
+	u->n = json_array_size(u->meta);
+	for (size_t i = 0; i < u->n; i++) {
+		struct up_entry *x = &u->ent[i];
+		json_t *pair = json_array_get(u->meta, i);
+		if (!json_is_array(pair) || json_array_size(pair) != 2)
+			return errinfo_set(e, ST_INVALID,
+			                   "unzip files: _meta entry %zu is not a pair", i);
+		json_t *jn = json_array_get(pair, 0), *jm = json_array_get(pair, 1);
+		if (!json_is_string(jn) || !(json_is_string(jm) || json_is_null(jm)))
+			return errinfo_set(e, ST_INVALID,
+			                   "unzip files: _meta entry %zu has bad types", i);
+		x->name = json_string_value(jn);
+		x->len = json_string_length(jn);
+		if (!x->name)
+			return errinfo_set(e, ST_INVALID,
+			                   "unzip files: _meta entry %zu has no name", i);
+		enum status st = media_name_check(x->name, x->len, e);
+		if (st) {
+			errinfo_prefix(e, "unzip files: entry %zu", i);
+			return st;
+		}
+		if (json_is_null(jm) || json_string_length(jm) == 0) {
+			x->del = 1; /* null, or "" from older clients and AnkiDroid */
+			continue;
+		}
+		const char *member = json_string_value(jm);
+		if (strlen(member) != json_string_length(jm))
+			return errinfo_set(e, ST_INVALID, "unzip files: member name with NUL");
+		x->idx = zip_name_locate(u->za, member, ZIP_FL_ENC_RAW);
+		if (x->idx < 0)
+			return errinfo_set(e, ST_INVALID,
+			                   "unzip files: member for entry %zu missing", i);
+		zip_stat_t zs;
+		zip_stat_init(&zs);
+		if (zip_stat_index(u->za, (zip_uint64_t)x->idx, 0, &zs) != 0 ||
+		    !(zs.valid & ZIP_STAT_SIZE))
+			return errinfo_set(e, ST_INVALID, "unzip files: no size for entry %zu", i);
+		if (zs.size > MEDIA_FILE_MAX)
+			return errinfo_set(e, ST_INVALID,
+			                   "unzip files: file too large (%llu bytes)",
+			                   (unsigned long long)zs.size);
+		if (zs.size == 0)
+			return errinfo_set(e, ST_INVALID, "unzip files: file entry was zero bytes");
+		if ((zs.valid & ZIP_STAT_ENCRYPTION_METHOD) && zs.encryption_method != ZIP_EM_NONE)
+			return errinfo_set(e, ST_INVALID, "unzip files: encrypted member");
+		if ((zs.valid & ZIP_STAT_COMP_METHOD) &&
+		    !zip_compression_method_supported((zip_int32_t)zs.comp_method, 0))
+			return errinfo_set(e, ST_INVALID,
+			                   "unzip files: unsupported compression method");
+		x->declared = zs.size;
+		total += zs.size;
+		if (total > u->m->o.max_upload_bytes)
+			return errinfo_set(e, ST_INVALID,
+			                   "unzip files: members total over %llu bytes",
+			                   (unsigned long long)u->m->o.max_upload_bytes);
+	}
+	return ST_OK;
+}
+
+static enum status write_all(int fd, const unsigned char *p, size_t n, struct errinfo *e)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errinfo_errno(e, ST_IO, "writing a media file failed");
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return ST_OK;
+}
+
+/* Copy one member into a fresh temporary, hashing it; the real length must
+ * equal the declared one. */
+static enum status extract_one(struct upload *u, struct up_entry *x, EVP_MD_CTX *md,
+                               struct errinfo *e)
+{
+	int fd = -1;
+	enum status st = media_srv_tmp_create(u->m, x->tmp, &fd, e);
+	if (st)
+		return st;
+	x->has_tmp = 1;
+	zip_file_t *zf = zip_fopen_index(u->za, (zip_uint64_t)x->idx, 0);
+	if (!zf) {
+		st = errinfo_set(e, ST_INVALID, "unzip files: %s", zip_strerror(u->za));
+		close(fd);
+		return st;
+	}
+	if (EVP_DigestInit_ex(md, EVP_sha1(), NULL) != 1)
+		st = errinfo_set(e, ST_INTERNAL, "SHA-1 unavailable");
+	uint64_t total = 0;
+	while (st == ST_OK) {
+		zip_int64_t r = zip_fread(zf, u->buf, COPY_BUF);
+		if (r < 0) {
+			zip_error_t *ze = zip_file_get_error(zf);
+			st = errinfo_set(e, zip_status(zip_error_code_zip(ze), ST_INVALID),
+			                 "unzip files: %s", zip_error_strerror(ze));
+			break;
+		}
+		if (r == 0)
+			break;
+		total += (uint64_t)r;
+		if (total > x->declared) {
+			st = errinfo_set(e, ST_INVALID,
+			                 "unzip files: member longer than its declared %llu bytes",
+			                 (unsigned long long)x->declared);
+			break;
+		}
+		if (EVP_DigestUpdate(md, u->buf, (size_t)r) != 1)
+			st = errinfo_set(e, ST_INTERNAL, "SHA-1 failed");
+		else
+			st = write_all(fd, u->buf, (size_t)r, e);
+	}
+	zip_fclose(zf);
+	if (st == ST_OK && total != x->declared)
+		st = errinfo_set(e, ST_INVALID, "unzip files: member has %llu bytes, declared %llu",
+		                 (unsigned long long)total, (unsigned long long)x->declared);
+	unsigned int mdlen = 0;
+	if (st == ST_OK &&
+	    (EVP_DigestFinal_ex(md, x->sha1, &mdlen) != 1 || mdlen != MEDIA_SHA1_LEN))
+		st = errinfo_set(e, ST_INTERNAL, "SHA-1 failed");
+	if (close(fd) != 0 && st == ST_OK)
+		st = errinfo_errno(e, ST_IO, "closing a media file failed");
+	return st;
+}
+
+static enum status extract_all(struct upload *u, struct errinfo *e)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	if (!md)
+		return errinfo_set(e, ST_NOMEM, "out of memory");
+	enum status st = ST_OK;
+	for (size_t i = 0; st == ST_OK && i < u->n; i++)
+		if (!u->ent[i].del)
+			st = extract_one(u, &u->ent[i], md, e);
+	EVP_MD_CTX_free(md);
+	return st;
+}
+
+/* 1 when name exists in media/ as a regular file of the given size, 0
+ * when it is absent or a regular file of another size; ST_IO-worthy
+ * surprises (a directory in the way) give -1. */
+static int file_state(struct media_srv *m, const char *name, int64_t size)
+{
+	struct stat sb;
+	if (fstatat(m->mediafd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISREG(sb.st_mode))
+		return -1;
+	return size < 0 || sb.st_size == size ? 1 : 0;
+}
+
+/* The change table of §5.4 inside the open transaction. */
+static enum status plan(struct upload *u, struct media_upload_result *res, struct errinfo *e)
+{
+	struct media_srv *m = u->m;
+	struct media_meta meta;
+	enum status st = media_db_get_meta(m->db, &meta, e);
+	if (st)
+		return st;
+	int changed = 0;
+	int64_t now = media_srv_now();
+	for (size_t i = 0; i < u->n; i++) {
+		struct up_entry *x = &u->ent[i];
+		/* x->name is NUL-terminated (jansson) and has no NUL inside. */
+		if (!x->name)
+			return errinfo_set(e, ST_INTERNAL, "upload entry %zu not validated", i);
+		struct media_row row;
+		st = media_db_get(m->db, x->name, x->len, &row, e);
+		if (st != ST_OK && st != ST_NOTFOUND)
+			return st;
+		int found = st == ST_OK;
+		int live = found && row.size > 0;
+		if (!x->del) {
+			int have = live && row.csum_len == MEDIA_SHA1_LEN &&
+			           memcmp(row.csum, x->sha1, MEDIA_SHA1_LEN) == 0;
+			int fs = file_state(m, x->name, have ? (int64_t)x->declared : -1);
+			if (fs < 0)
+				return errinfo_set(e, ST_IO, "%s/media/%s is not a regular file",
+				                   m->userdir, x->name);
+			if (have) {
+				x->act = fs == 1 ? ACT_NONE : ACT_REPAIR;
+				res->unchanged++;
+				if (x->act == ACT_REPAIR)
+					log_warnx("media %s: %s was missing on disk; rewritten",
+					          m->userdir, x->name);
+				continue;
+			}
+			if (meta.last_usn == INT32_MAX)
+				return errinfo_set(e, ST_INTERNAL, "media usn exhausted");
+			if (live) {
+				meta.total_bytes -= row.size;
+				if (meta.total_bytes < 0)
+					meta.total_bytes = 0;
+				x->act = ACT_REPLACE;
+				res->replaced++;
+			} else {
+				meta.total_nonempty_files++;
+				x->act = ACT_ADD;
+				res->added++;
+			}
+			meta.total_bytes += (int64_t)x->declared;
+			memcpy(row.fname, x->name, x->len);
+			row.fname[x->len] = '\0';
+			row.fname_len = x->len;
+			memcpy(row.csum, x->sha1, MEDIA_SHA1_LEN);
+			row.csum_len = MEDIA_SHA1_LEN;
+			row.size = (int64_t)x->declared;
+			row.usn = ++meta.last_usn;
+			row.mtime = now;
+			if ((st = media_db_put(m->db, &row, e)))
+				return st;
+			changed = 1;
+		} else if (live) {
+			if (meta.last_usn == INT32_MAX)
+				return errinfo_set(e, ST_INTERNAL, "media usn exhausted");
+			meta.total_bytes -= row.size;
+			if (meta.total_bytes < 0)
+				meta.total_bytes = 0;
+			if (meta.total_nonempty_files > 0)
+				meta.total_nonempty_files--;
+			row.size = 0; /* csum kept, as the official server does */
+			row.usn = ++meta.last_usn;
+			row.mtime = now;
+			if ((st = media_db_put(m->db, &row, e)))
+				return st;
+			x->act = ACT_DELETE;
+			res->removed++;
+			changed = 1;
+		} else {
+			/* already deleted; a stray file of that name goes too */
+			x->act = file_state(m, x->name, -1) == 1 ? ACT_CLEAN : ACT_NONE;
+			res->unchanged++;
+		}
+	}
+	if (changed && (st = media_db_set_meta(m->db, &meta, e)))
+		return st;
+	res->current_usn = meta.last_usn;
+	return ST_OK;
+}
+
+static int moves_tmp(enum act a)
+{
+	return a == ACT_ADD || a == ACT_REPLACE || a == ACT_REPAIR;
+}
+
+static void remove_temps(struct upload *u)
+{
+	for (size_t i = 0; i < u->n; i++)
+		if (u->ent[i].has_tmp) {
+			unlinkat(u->m->mediafd, u->ent[i].tmp, 0);
+			u->ent[i].has_tmp = 0;
+		}
+}
+
+/* After the commit: make the folder match, in change order. */
+static enum status apply_files(struct upload *u, struct errinfo *e)
+{
+	struct media_srv *m = u->m;
+	int done = 0;
+	enum status st = ST_OK;
+	for (size_t i = 0; st == ST_OK && i < u->n; i++) {
+		struct up_entry *x = &u->ent[i];
+		if (moves_tmp(x->act)) {
+			if (renameat(m->mediafd, x->tmp, m->mediafd, x->name) != 0)
+				st = errinfo_errno(e, ST_IO, "cannot rename into %s/media/%s",
+				                   m->userdir, x->name);
+			else
+				x->has_tmp = 0;
+		} else if (x->act == ACT_DELETE || x->act == ACT_CLEAN) {
+			if (unlinkat(m->mediafd, x->name, 0) != 0 && errno != ENOENT)
+				st = errinfo_errno(e, ST_IO, "cannot remove %s/media/%s",
+				                   m->userdir, x->name);
+		} else {
+			continue;
+		}
+		if (st == ST_OK && !done++)
+			media_hook(m, MH_UP_RENAMED_ONE);
+	}
+	return st;
+}
+
+static enum status media_srv_upload_impl(struct media_srv *m, const char *zip_path,
+                                         struct media_upload_result *res, struct buf *out,
+                                         struct errinfo *e)
+{
+	struct media_upload_result dummy;
+	if (!res)
+		res = &dummy;
+	memset(res, 0, sizeof *res);
+	struct upload u = {.m = m};
+	enum status st = ST_OK;
+	u.buf = malloc(COPY_BUF);
+	if (!u.buf)
+		return errinfo_set(e, ST_NOMEM, "out of memory");
+	if ((st = open_zip(&u, zip_path, e)) || (st = read_meta(&u, e)) || (st = validate(&u, e)))
+		goto out;
+	size_t adds = 0;
+	for (size_t i = 0; i < u.n; i++)
+		adds += !u.ent[i].del;
+	if (adds > 0) {
+		if ((st = media_srv_journal_begin(m, e)) || (st = extract_all(&u, e)))
+			goto fail;
+		media_hook(m, MH_UP_TEMPS);
+	}
+	if ((st = media_db_begin(m->db, e)))
+		goto fail;
+	if ((st = plan(&u, res, e)))
+		goto fail;
+	size_t ops = 0;
+	for (size_t i = 0; st == ST_OK && i < u.n; i++) {
+		struct up_entry *x = &u.ent[i];
+		if (moves_tmp(x->act)) {
+			st = media_srv_journal_rename(m, x->tmp, x->sha1, x->name, x->len, e);
+			ops++;
+		} else if (x->act == ACT_DELETE || x->act == ACT_CLEAN) {
+			st = media_srv_journal_unlink(m, x->name, x->len, e);
+			ops++;
+		}
+	}
+	if (st)
+		goto fail;
+	if (ops > 0) {
+		if ((!m->jbegun && (st = media_srv_journal_begin(m, e))) ||
+		    (st = media_srv_journal_flush(m, e)) || (st = media_srv_sync_data(m, e)))
+			goto fail;
+		media_hook(m, MH_UP_JOURNAL);
+	}
+	if ((st = media_db_commit(m->db, e)))
+		goto fail;
+	media_hook(m, MH_UP_COMMITTED);
+	res->processed = (uint32_t)u.n;
+	if (ops > 0) {
+		if ((st = apply_files(&u, e))) {
+			/* Committed: the journal stays, and the next open finishes
+			 * the job.  The caller answers 500; the client retries. */
+			log_warnx("media %s: %s (left to recovery)", m->userdir, e ? e->msg : "");
+			goto out;
+		}
+		remove_temps(&u);
+		if ((st = media_srv_sync_dir(m, m->mediafd, e)))
+			goto out;
+		media_hook(m, MH_UP_RENAMED);
+	}
+	remove_temps(&u);
+	if (m->jbegun && (st = media_srv_journal_clear(m, e)))
+		goto out;
+	if (out) {
+		char body[96];
+		snprintf(body, sizeof body, "{\"data\":[%u,%d],\"err\":\"\"}", res->processed,
+		         (int)res->current_usn);
+		st = buf_append_str(out, body, e);
+	}
+	goto out;
+fail:
+	media_db_rollback(m->db);
+	remove_temps(&u);
+	if (m->jbegun)
+		media_srv_journal_clear(m, NULL);
+out:
+	if (u.za)
+		zip_discard(u.za);
+	json_decref(u.meta);
+	free(u.buf);
+	return st;
+}
+
+/* Public entry points: statuses as the protocol answers them. */
+enum status media_srv_upload(struct media_srv *m, const char *zip_path,
+                             struct media_upload_result *res, struct buf *out, struct errinfo *e)
+{
+	return media_outcome(media_srv_upload_impl(m, zip_path, res, out, e), e);
+}
