@@ -34,6 +34,7 @@
 #include "config.h"
 #include "limits.h"
 #include "log.h"
+#include "media_srv.h"
 #include "path.h"
 #include "syncproto_col.h"
 #include "users.h"
@@ -65,6 +66,7 @@ static void usage(FILE *f)
 	           "       anki-sync-admin user list\n"
 	           "       anki-sync-admin list\n"
 	           "       anki-sync-admin reset-collection NAME\n"
+	           "       anki-sync-admin reset-media NAME\n"
 	           "       anki-sync-admin check NAME\n"
 	           "Environment: SYNC_BASE (default $HOME/.syncserver), SYNC_USERS_FILE.\n"
 	           "Passwords are read from standard input (asked twice on a terminal).\n");
@@ -374,6 +376,63 @@ static int cmd_reset(const struct admin *a, const char *name)
 	return rc;
 }
 
+static void print_media_issue(void *arg, enum media_issue kind, const char *fname)
+{
+	printf("user %s: media: %s%s%s\n", (const char *)arg, media_srv_issue_name(kind),
+	       fname && *fname ? ": " : "", fname ? fname : "");
+}
+
+/* The media half of check: rows without files, files without rows. */
+static int check_media(const char *dir, const char *name)
+{
+	struct errinfo e;
+	struct media_srv *m;
+	if (media_srv_open(dir, NULL, &m, &e)) {
+		printf("user %s: media: BAD: %s\n", name, e.msg);
+		return 1;
+	}
+	struct media_check mc;
+	enum status st = media_srv_check(m, 0, &mc, print_media_issue, (void *)name, &e);
+	media_srv_close(m);
+	if (st) {
+		printf("user %s: media: BAD: %s\n", name, e.msg);
+		return 1;
+	}
+	printf("user %s: media: %s: %lld live files, %llu issues\n", name,
+	       mc.total_issues ? "BAD" : "ok", (long long)mc.live_rows,
+	       (unsigned long long)mc.total_issues);
+	return mc.total_issues ? 1 : 0;
+}
+
+static int cmd_reset_media(const struct admin *a, const char *name)
+{
+	char dir[MAX_PATH_BYTES];
+	int fd = lock_user(a, name, dir, sizeof dir);
+	if (fd < 0)
+		return 1;
+	struct errinfo e;
+	struct media_srv *m;
+	struct media_reset_result res;
+	int rc = 0;
+	if (media_srv_open(dir, NULL, &m, &e)) {
+		fprintf(stderr, "anki-sync-admin: %s\n", e.msg);
+		rc = 1;
+	} else {
+		if (media_srv_reset(m, &res, &e)) {
+			fprintf(stderr, "anki-sync-admin: %s\n", e.msg);
+			rc = 1;
+		} else {
+			printf("user %s: media state cleared (%lld rows, usn %d -> %d)%s%s; the next "
+			       "media sync uploads every file again\n",
+			       name, (long long)res.rows_cleared, res.old_usn, res.new_usn,
+			       res.moved_to[0] ? "; files kept in " : "", res.moved_to);
+		}
+		media_srv_close(m);
+	}
+	close(fd);
+	return rc;
+}
+
 static int cmd_check(const struct admin *a, const char *name)
 {
 	char dir[MAX_PATH_BYTES];
@@ -401,6 +460,8 @@ static int cmd_check(const struct admin *a, const char *name)
 		    (long long)info.revlog, (int)info.usn, (long long)info.mod,
 		    (long long)info.scm);
 	}
+	if (check_media(dir, name))
+		rc = 1;
 	close(fd);
 	return rc;
 }
@@ -430,6 +491,8 @@ int main(int argc, char **argv)
 		return cmd_reset(&a, argv[2]);
 	if (strcmp(cmd, "check") == 0 && argc == 3)
 		return cmd_check(&a, argv[2]);
+	if (strcmp(cmd, "reset-media") == 0 && argc == 3)
+		return cmd_reset_media(&a, argv[2]);
 	usage(stderr);
 	return 2;
 }

@@ -21,6 +21,7 @@
 #include "afile.h"
 #include "col.h"
 #include "log.h"
+#include "media_db.h"
 #include "server.h"
 #include "syncproto_col.h"
 
@@ -182,10 +183,15 @@ void handle_meta(struct sreq *q)
 	if (st == ST_OK)
 		st = syncproto_col_info(u->col, &info, &e);
 	if (st == ST_OK)
-		st = syncproto_col_media_usn(u->dir, &media_usn, &e);
+		st = media_db_read_usn(u->dir, &media_usn, &e);
 	int too_big = st == ST_OK && stat(u->colpath, &sb) == 0 &&
 	              (uint64_t)sb.st_size > srv->cfg.uncompressed_limit;
-	ustate_col_close(u);
+	/* The connection stays open for this device's next request (its sync
+	 * follows at once, status checks come every few minutes); the reaper
+	 * closes it when idle.  Opening costs more than all of meta's reads:
+	 * a new WAL index and the schema parsed again. */
+	if (st)
+		ustate_col_close(u);
 	ustate_unlock(u);
 	if (st) {
 		sreq_reply_status(q, &e);

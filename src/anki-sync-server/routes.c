@@ -50,11 +50,11 @@ const struct smethod_def smethods[] = {
 const size_t smethods_count = sizeof smethods / sizeof smethods[0];
 
 static const struct smethod_def mmethods[] = {
-    {"begin", SM_MEDIA_BEGIN, PAYLOAD_JSON, 1, SMALL_JSON_MAX, NULL},
-    {"mediaChanges", SM_MEDIA_CHANGES, PAYLOAD_JSON, 1, SMALL_JSON_MAX, NULL},
-    {"uploadChanges", SM_MEDIA_UPLOAD, PAYLOAD_JSON, 1, 0, NULL},
-    {"downloadFiles", SM_MEDIA_DOWNLOAD, PAYLOAD_JSON, 1, SMALL_JSON_MAX, NULL},
-    {"mediaSanity", SM_MEDIA_SANITY, PAYLOAD_JSON, 1, SMALL_JSON_MAX, NULL},
+    {"begin", SM_MEDIA_BEGIN, PAYLOAD_JSON, 1, SMALL_JSON_MAX, handle_media_begin},
+    {"mediaChanges", SM_MEDIA_CHANGES, PAYLOAD_JSON, 1, SMALL_JSON_MAX, handle_media_changes},
+    {"uploadChanges", SM_MEDIA_UPLOAD, PAYLOAD_FILE, 1, 0, handle_media_upload},
+    {"downloadFiles", SM_MEDIA_DOWNLOAD, PAYLOAD_JSON, 1, SMALL_JSON_MAX, handle_media_download},
+    {"mediaSanity", SM_MEDIA_SANITY, PAYLOAD_JSON, 1, SMALL_JSON_MAX, handle_media_sanity},
 };
 
 enum rkind { RK_SYNC, RK_HEALTH, RK_METRICS };
@@ -102,6 +102,10 @@ struct ustate *sreq_user(struct sreq *q)
 int sreq_version(struct sreq *q)
 {
 	return q->version;
+}
+const char *sreq_hkey(struct sreq *q)
+{
+	return q->legacy ? q->f_k : q->hdr.hkey;
 }
 const char *sreq_skey(struct sreq *q)
 {

@@ -39,6 +39,11 @@
 /* A request waits at most this long for its user's lock; the official
  * client's stall timeout is 30-60 s, so the answer (409) arrives first. */
 #define USTATE_LOCK_WAIT_MS 20000
+/* A collection no session holds is closed once idle this long (checked at
+ * each reaper tick): requests in a row (a device's meta, then its sync;
+ * status checks) reuse the open connection instead of reopening the file,
+ * its WAL and shared-memory index each time. */
+#define USTATE_COL_IDLE_MS 2000
 /* The flock against anki-sync-admin: admin operations are short. */
 #define USTATE_FLOCK_WAIT_MS 10000
 /* JSON bodies of hostKey/meta and EmptyInput methods are a few bytes;
@@ -111,8 +116,9 @@ struct ustate {
 	int flocked;
 	atomic_int dir_ready; /* dir, media/ exist; leftovers cleaned */
 	sqlite3 *col;         /* open collection or NULL (held with the flock) */
+	int media_swept;      /* media temporaries swept once since start */
 	struct sync_session *session;
-	time_t last_used;
+	int64_t last_used_ms; /* CLOCK_MONOTONIC, at the end of the last request */
 	struct umetrics m;
 };
 
@@ -121,7 +127,7 @@ struct ustate {
 struct sync_session {
 	char skey[SYNC_SKEY_MAX + 1];
 	time_t started;
-	time_t last_used;
+	int64_t last_used_ms; /* CLOCK_MONOTONIC (ustate_mono_ms): immune to clock steps */
 	void *state;
 	void (*abort)(struct ustate *u, struct sync_session *s);
 };
@@ -162,8 +168,12 @@ enum status ustate_flock(struct ustate *u, struct errinfo *e);
 void ustate_funlock(struct ustate *u);
 /* Abort the user's normal sync session if there is one (rollback). */
 void ustate_session_abort(struct server *srv, struct ustate *u, const char *why);
-/* Reaper tick: expire sessions idle longer than the timeout. */
-void ustate_reap(struct server *srv, time_t now);
+/* Reaper tick: expire sessions idle longer than the timeout (measured on
+ * the monotonic clock from the end of their last request) and close the
+ * collections no session holds once idle USTATE_COL_IDLE_MS. */
+void ustate_reap(struct server *srv);
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t ustate_mono_ms(void);
 /* Shutdown: abort sessions, close collections, free every state. */
 void ustate_free_all(struct server *srv);
 
@@ -196,6 +206,7 @@ struct server *sreq_server(struct sreq *q);
 struct ustate *sreq_user(struct sreq *q);
 int sreq_version(struct sreq *q); /* 8..11; 10 for multipart */
 const char *sreq_skey(struct sreq *q);
+const char *sreq_hkey(struct sreq *q);
 const struct buf *sreq_json(struct sreq *q); /* PAYLOAD_JSON: body, NUL-terminated */
 /* PAYLOAD_FILE: the decoded body in a temporary file beside the user's
  * collection; the handler may take it (rename) with sreq_take_file. */
@@ -234,6 +245,13 @@ void handle_chunk(struct sreq *q);
 void handle_apply_chunk(struct sreq *q);
 void handle_sanity_check(struct sreq *q);
 void handle_finish(struct sreq *q);
+
+/* media_handlers.c: /msync/ over the library's media_srv.h */
+void handle_media_begin(struct sreq *q);
+void handle_media_changes(struct sreq *q);
+void handle_media_upload(struct sreq *q);
+void handle_media_download(struct sreq *q);
+void handle_media_sanity(struct sreq *q);
 
 /* routes.c: the routes of the HTTP server */
 extern const struct smethod_def smethods[];

@@ -83,10 +83,16 @@ void handle_start(struct sreq *q)
 	struct errinfo e;
 	struct sync_session *s = calloc(1, sizeof *s);
 	struct nsync *n = calloc(1, sizeof *n);
-	enum status st = s && n ? ST_OK : errinfo_set(&e, ST_NOMEM, "out of memory");
+	if (!s || !n) {
+		free(s);
+		free(n);
+		json_decref(req);
+		ustate_unlock(u);
+		sreq_reply_error(q, 500, "out of memory");
+		return;
+	}
 	/* the raw connection holds the admin flock for the session's lifetime */
-	if (!st)
-		st = ustate_col_open(srv, u, 1, &e);
+	enum status st = ustate_col_open(srv, u, 1, &e);
 	if (!st)
 		st = col_open(u->colpath, COL_SERVER | COL_SHARED, &n->col, &e);
 	if (st) {
@@ -98,7 +104,8 @@ void handle_start(struct sreq *q)
 		return;
 	}
 	snprintf(s->skey, sizeof s->skey, "%s", skey);
-	s->started = s->last_used = time(NULL);
+	s->started = time(NULL);
+	s->last_used_ms = ustate_mono_ms();
 	s->state = n;
 	s->abort = nsync_abort;
 	u->session = s;
@@ -148,7 +155,7 @@ static struct nsync *session_for(struct sreq *q, json_t **req)
 		sreq_reply_error(q, 409, "sync session not found or in use by another device");
 		return NULL;
 	}
-	s->last_used = time(NULL);
+	s->last_used_ms = ustate_mono_ms();
 	return n;
 }
 

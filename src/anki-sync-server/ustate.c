@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,13 +123,17 @@ enum status ustate_lock(struct server *srv, struct ustate *u, struct errinfo *e)
 		pthread_mutex_unlock(&u->lock);
 		return st;
 	}
-	u->last_used = time(NULL);
+	u->last_used_ms = ustate_mono_ms();
 	return ST_OK;
 }
 
 void ustate_unlock(struct ustate *u)
 {
-	u->last_used = time(NULL);
+	u->last_used_ms = ustate_mono_ms();
+	/* A session is idle from the end of its last request, not its start:
+	 * a step that ran longer than the timeout must not expire at once. */
+	if (u->session)
+		u->session->last_used_ms = u->last_used_ms;
 	pthread_mutex_unlock(&u->lock);
 }
 
@@ -214,22 +219,41 @@ void ustate_session_abort(struct server *srv, struct ustate *u, const char *why)
 	ustate_col_close(u);
 }
 
-void ustate_reap(struct server *srv, time_t now)
+int64_t ustate_mono_ms(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void ustate_reap(struct server *srv)
+{
+	int64_t now = ustate_mono_ms();
 	pthread_mutex_lock(&srv->ustates_lock);
 	struct ustate *list = srv->ustates;
 	pthread_mutex_unlock(&srv->ustates_lock);
 	/* The list only grows at its head, so walking from a snapshot of the
 	 * head is safe without holding ustates_lock. */
+	int closed = 0;
 	for (struct ustate *u = list; u; u = u->next) {
 		if (pthread_mutex_trylock(&u->lock) != 0)
 			continue; /* in use: not idle */
-		if (u->session && now - u->session->last_used >= (time_t)srv->cfg.session_timeout)
-			ustate_session_abort(srv, u, "expired");
-		if (!u->session && u->col)
+		if (u->session &&
+		    now - u->session->last_used_ms >= (int64_t)srv->cfg.session_timeout * 1000) {
+			ustate_session_abort(srv, u, "expired"); /* closes the collection */
+			closed++;
+		}
+		if (!u->session && u->col && now - u->last_used_ms >= USTATE_COL_IDLE_MS) {
 			ustate_col_close(u);
+			closed++;
+		}
 		pthread_mutex_unlock(&u->lock);
 	}
+	/* What the closed connections used (page caches, schemas, statements)
+	 * is free but scattered over the heaps; give the pages back so an idle
+	 * server is small again. */
+	if (closed)
+		malloc_trim(0);
 }
 
 void ustate_free_all(struct server *srv)
