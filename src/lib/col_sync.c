@@ -219,8 +219,15 @@ enum status col_sync_start(struct col *c, const json_t *req, struct col_sync **o
 	s->c = c;
 	s->client_usn = (int32_t)min_usn;
 	s->client_is_newer = json_is_true(jnewer);
-	struct col_meta m;
-	enum status st = col_begin(c, e);
+	struct col_meta m = {0};
+	/* Every "insert or replace" of a chunk row needs a statement journal;
+	 * in a transaction this long SQLite would spill it to a temporary file
+	 * once past 64 KiB and then write each row's pages there (a pwrite per
+	 * page, most of applyChunk's time).  A statement journal holds only the
+	 * pages one statement touches, so memory is the right place. */
+	enum status st = col_exec(c, "pragma temp_store = memory", e);
+	if (!st)
+		st = col_begin(c, e);
 	if (!st)
 		st = col_meta_get(c, &m, e);
 	if (!st)
@@ -327,7 +334,7 @@ static enum status changed_tags(struct col_sync *s, json_t **out, struct errinfo
 		return col_sqlite_err(col_db(s->c), rc, e, "listing tags");
 	sqlite3_bind_int(st, 1, s->client_usn);
 	json_t *arr = json_array();
-	while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW)
+	while (arr && sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(arr, json_string((const char *)sqlite3_column_text(st, 0)));
 	sqlite3_finalize(st);
 	if (!arr)
@@ -504,7 +511,7 @@ enum status col_sync_apply_changes(struct col_sync *s, const json_t *req, json_t
 		st = changed_objects(s, "deck_config", &out_confs, e);
 	if (!st)
 		st = changed_tags(s, &out_tags, e);
-	struct col_meta m;
+	struct col_meta m = {0};
 	if (!st && !s->client_is_newer) {
 		st = col_config_all(s->c, &out_conf, e);
 		if (!st)
@@ -792,7 +799,7 @@ static enum status apply_notes(struct col_sync *s, const json_t *arr, struct err
 	const json_t *row;
 	json_array_foreach(arr, i, row)
 	{
-		int64_t id, mid, mod, usn;
+		int64_t id = 0, mid = 0, mod = 0, usn = 0;
 		enum status st = tuple(row, 11, "notes", i, e);
 		if (!st)
 			st = tuple_int(row, 0, 0, INT64_MIN, INT64_MAX, &id, "notes", i, e);
@@ -884,7 +891,7 @@ static enum status count_rows(struct col *c, const char *sql, int64_t *out, stru
 enum status col_sync_counts(struct col *c, json_t **out, struct errinfo *e)
 {
 	*out = NULL;
-	int64_t pending;
+	int64_t pending = 0;
 	enum status st = count_rows(
 	    c,
 	    "select (select count(*) from cards where usn = -1) + (select count(*) from notes where "
@@ -900,7 +907,7 @@ enum status col_sync_counts(struct col *c, json_t **out, struct errinfo *e)
 	json_t *a = json_pack("[[iii]]", 0, 0, 0);
 	for (size_t i = 0; a && i < 7 && !st; i++) {
 		char sql[64];
-		int64_t n;
+		int64_t n = 0;
 		snprintf(sql, sizeof sql, "select count(*) from %s", tables[i]);
 		st = count_rows(c, sql, &n, e);
 		if (!st)
