@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import bin_path, fixture_path
+from conftest import bin_path, fixture_path, unicase_ext
 import test_backup_helpers as H
 
 
@@ -150,10 +150,12 @@ def test_retention_with_faked_dates(env):
 
 
 def test_restore_by_hand_as_documented(env):
-    """docs/backup.md: with only zstd, jq and sqlite3 (no anki-backup)."""
+    """docs/backup.md: with only zstd, jq and sqlite3 (no anki-backup);
+    the collection checked by the stock shell with the unicase extension."""
     bb, src, dest, tmp = env
     if shutil.which("jq") is None:
         pytest.skip("jq not installed")
+    ext = unicase_ext()
     H.run(bb, "create", "--source", src, "--dest", dest, check=0)
     snap = dest / H.snapshots(dest)[-1]
     new = tmp / "NEW"
@@ -168,6 +170,7 @@ jq -r 'select(.type=="media" and .user=="alice") | [.object, .name] | @tsv' mani
 while IFS=$'\\t' read -r obj name; do zstd -q -d -o "{new}/alice/media/$name" "$obj"; done
 sqlite3 '{new}/alice/media.db' 'PRAGMA integrity_check' | grep -qx ok
 test "$(sqlite3 '{new}/alice/collection.anki2' 'SELECT count(*) FROM notes')" = 16
+sqlite3 -cmd '.load {ext}' '{new}/alice/collection.anki2' 'PRAGMA integrity_check' | grep -qx ok
 """
     subprocess.run(["bash", "-c", script], check=True)
     for f in (src / "alice" / "media").iterdir():
