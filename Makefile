@@ -68,7 +68,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libankihost.a
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Isrc/lib -o $@ $< $(BUILD)/libankihost.a $(PKG_LIBS) -lm
 
-.PHONY: all san unit-build bench-build check-nix nspawn-check deps check check-unit check-integration run bench lint format clean install
+.PHONY: all san unit-build bench-build check-nix nspawn-check fuzz deps check check-unit check-integration run bench lint format clean install
 all: $(addprefix $(BUILD)/bin/,$(PROGS)) $(BUILD)/unicase.so
 san: $(addprefix $(BUILD)/san/bin/,$(PROGS)) $(BUILD)/unicase.so
 unit-build: $(addprefix $(BUILD)/san/tests/,$(UNIT_NAMES))
@@ -77,7 +77,7 @@ unit-build: $(addprefix $(BUILD)/san/tests/,$(UNIT_NAMES))
 DEB_PACKAGES := build-essential pkg-config sqlite3 libsqlite3-dev zstd libzstd-dev libjansson-dev \
   libmicrohttpd-dev libcurl4-openssl-dev libzip-dev libssl-dev libutf8proc-dev libpcre2-dev \
   libcmocka-dev zlib1g-dev age python3 python3-pytest python3-zstandard iproute2 cppcheck clang-tidy clang-format \
-  nix-bin python3-pyflakes systemd
+  nix-bin python3-pyflakes systemd clang nodejs npm
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -99,6 +99,10 @@ check-integration: san
 
 check-nix:
 	@tests/check-nix.sh
+
+# libFuzzer: anki-connectd's request parser (make check runs it 20 s)
+fuzz:
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/check-fuzz-ac.sh
 
 # Optional: the units under a real systemd in a container (root; see the script).
 nspawn-check: all

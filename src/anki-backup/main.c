@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,26 @@ static const char *opt_name(int c)
 /* Recipients given with --encrypt-to; bounded like the library's list. */
 #define MAX_CLI_RECIPIENTS 64
 
+/* realpath() of p, or of its parent when p does not exist yet (a restore
+ * target); p itself when neither resolves (the library reports why). */
+static const char *resolve_path(const char *p, char out[PATH_MAX])
+{
+	if (realpath(p, out))
+		return out;
+	char parent[PATH_MAX];
+	const char *slash = strrchr(p, '/');
+	size_t n = slash ? (size_t)(slash - p) : 0;
+	if (!slash || n == 0 || n >= sizeof parent || !slash[1])
+		return p;
+	memcpy(parent, p, n);
+	parent[n] = '\0';
+	char rp[PATH_MAX];
+	if (!realpath(parent, rp) || strlen(rp) + strlen(slash) >= PATH_MAX)
+		return p;
+	snprintf(out, PATH_MAX, "%s%s", rp, slash);
+	return out;
+}
+
 int main(int argc, char **argv)
 {
 	if (log_init(argv[0]) != 0) {
@@ -302,6 +323,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "anki-backup %s: --dest DIR is required\n", cmd);
 		return EXIT_USAGE;
 	}
+
+	/* The operator's own paths are trusted: symlinks among them (a systemd
+	 * DynamicUser state directory is /var/lib/<name> -> private/<name>) are
+	 * resolved once here; below them the library never follows links. */
+	static char dest_r[PATH_MAX], source_r[PATH_MAX], target_r[PATH_MAX];
+	dest = resolve_path(dest, dest_r);
+	if (co.source)
+		co.source = resolve_path(co.source, source_r);
+	if (ro.target)
+		ro.target = resolve_path(ro.target, target_r);
 
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);

@@ -7,6 +7,7 @@
  *   anki-col downgrade FILE   to schema 11, for old clients and legacy tools
  *   anki-col dump FILE        everything as JSON (legacy object forms)
  *   anki-col create FILE      a new empty collection, as Anki creates it
+ *   anki-col export-apkg|import-apkg|inspect-apkg ...  packages (pkg_cmd.c)
  * Exit: 0 ok, 1 problems found (check), 2 error.
  */
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "col_check.h"
 #include "col_dump.h"
 #include "log.h"
+#include "pkg_cmd.h"
 
 static void usage(FILE *f)
 {
@@ -29,6 +31,7 @@ static void usage(FILE *f)
 	      "  create     create a new, empty collection like Anki's\n"
 	      "The collection must not be open in Anki or a server while changing it.\n",
 	      f);
+	pkg_cmd_usage(f);
 }
 
 static int fail(const struct errinfo *e)
@@ -107,6 +110,9 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (argc >= 2 && (!strcmp(argv[1], "export-apkg") || !strcmp(argv[1], "import-apkg") ||
+	                  !strcmp(argv[1], "inspect-apkg")))
+		return pkg_cmd_run(argc - 1, argv + 1);
 	if (argc != 3) {
 		usage(stderr);
 		return 2;

@@ -32,7 +32,7 @@
 #include "afile.h"
 #include "auth.h"
 #include "config.h"
-#include "limits.h"
+#include "bounds.h"
 #include "log.h"
 #include "media_srv.h"
 #include "path.h"

@@ -31,7 +31,7 @@
 #include "buf.h"
 #include "config.h"
 #include "httpd.h"
-#include "limits.h"
+#include "bounds.h"
 #include "status.h"
 #include "syncproto.h"
 #include "users.h"

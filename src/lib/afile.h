@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "limits.h"
+#include "bounds.h"
 #include "status.h"
 
 struct afile {

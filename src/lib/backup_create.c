@@ -35,7 +35,7 @@
 #include "backup_prev.h"
 #include "backup_stream.h"
 #include "buf.h"
-#include "limits.h"
+#include "bounds.h"
 #include "log.h"
 #include "path.h"
 

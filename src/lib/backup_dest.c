@@ -23,7 +23,7 @@
 #include "afile.h"
 #include "backup_fs.h"
 #include "backup_manifest.h"
-#include "limits.h"
+#include "bounds.h"
 
 int backup_dest_name_ok(const char *name)
 {

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "bounds.h"
 #include "path.h"
 
 void backup_stat_from(struct backup_stat *k, const struct stat *sb)

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "bounds.h"
 #include "path.h"
 
 #define DB_COLLECTION "collection.anki2"

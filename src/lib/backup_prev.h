@@ -19,7 +19,7 @@
 #include "backup.h"
 #include "backup_manifest.h"
 #include "backup_stream.h"
-#include "limits.h"
+#include "bounds.h"
 #include "status.h"
 
 struct backup_prev {

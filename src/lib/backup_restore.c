@@ -30,7 +30,7 @@
 #include "backup_manifest.h"
 #include "backup_sqlite.h"
 #include "backup_stream.h"
-#include "limits.h"
+#include "bounds.h"
 #include "log.h"
 #include "path.h"
 

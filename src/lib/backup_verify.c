@@ -31,7 +31,7 @@
 #include "backup_manifest.h"
 #include "backup_sqlite.h"
 #include "backup_stream.h"
-#include "limits.h"
+#include "bounds.h"
 #include "log.h"
 
 /* Enough problems to see the pattern; the count says the rest. */

@@ -28,7 +28,7 @@
 #include "afile.h"
 #include "col_store.h"
 #include "col_internal.h"
-#include "limits.h"
+#include "bounds.h"
 #include "log.h"
 #include "sqlfn.h"
 
@@ -395,10 +395,10 @@ enum status col_open(const char *path, unsigned flags, struct col **out, struct 
 	} else if (sb.st_size == 0) {
 		return errinfo_set(e, ST_CORRUPT, "%s is empty, not a collection", path);
 	}
-	struct col *c;
+	struct col *c = NULL;
 	enum status st = col_connect(path, flags, &c, e);
-	if (st)
-		return st;
+	if (st || !c)
+		return st ? st : ST_INTERNAL;
 	int ver = 0;
 	if (flags & COL_READONLY) {
 		st = col_read_version(c, &ver, e);
@@ -480,10 +480,10 @@ enum status col_create(const char *path, unsigned flags, struct errinfo *e)
 	close(fd);
 	unlink(tmp); /* SQLite creates it; the name was reserved for us */
 
-	struct col *c;
+	struct col *c = NULL;
 	enum status st = col_connect(tmp, (flags & COL_SERVER) | COL_CREATE, &c, e);
-	if (st)
-		return st;
+	if (st || !c)
+		return st ? st : ST_INTERNAL;
 	int64_t now_ms = col_now_ms();
 	int64_t crt;
 	int west;
@@ -530,10 +530,10 @@ enum status col_close_downgraded(struct col *c, struct errinfo *e)
 enum status col_open_copy(const char *path, struct col **out, struct errinfo *e)
 {
 	*out = NULL;
-	struct col *src;
+	struct col *src = NULL;
 	enum status st = col_open(path, COL_READONLY, &src, e);
-	if (st)
-		return st;
+	if (st || !src)
+		return st ? st : ST_INTERNAL;
 	const char *tmpdir = getenv("TMPDIR");
 	char tmp[MAX_PATH_BYTES];
 	snprintf(tmp, sizeof tmp, "%s/ankihost-col-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
@@ -560,9 +560,9 @@ enum status col_open_copy(const char *path, struct col **out, struct errinfo *e)
 		return col_sqlite_err(NULL, rc, e, "copying the collection");
 	}
 	st = col_open(tmp, 0, out, e);
-	if (st) {
+	if (st || !*out) {
 		unlink(tmp);
-		return st;
+		return st ? st : ST_INTERNAL;
 	}
 	(*out)->unlink_on_close = 1;
 	return ST_OK;

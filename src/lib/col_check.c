@@ -97,8 +97,8 @@ static enum status check_objects(struct col *c, struct col_check_report *r, stru
 	} tables[] = {{"notetypes", "notetype"}, {"decks", "deck"}, {"deck_config", "deck preset"}};
 	enum status s = ST_OK;
 	for (size_t t = 0; t < 3 && !s; t++) {
-		int64_t *ids;
-		size_t n;
+		int64_t *ids = NULL;
+		size_t n = 0;
 		s = col_list_ids(c, tables[t].table, &ids, &n, e);
 		for (size_t i = 0; i < n && !s; i++) {
 			struct errinfo why;

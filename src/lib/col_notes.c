@@ -86,8 +86,13 @@ enum status col_note_prepare(struct col *c, struct note *n, struct errinfo *e)
 	const char **ptrs = malloc(np * sizeof *ptrs);
 	size_t *lens = malloc(np * sizeof *lens);
 	size_t *offs = malloc(np * sizeof *offs);
-	if (!ptrs || !lens || !offs)
-		st = errinfo_set(e, ST_NOMEM, "out of memory");
+	if (!ptrs || !lens || !offs) {
+		free(parts);
+		free(ptrs);
+		free(lens);
+		free(offs);
+		return errinfo_set(e, ST_NOMEM, "out of memory");
+	}
 	for (size_t i = 0; i < np && !st; i++) {
 		buf_reset(&one);
 		if (plain_ascii(parts[i].p, parts[i].len)) /* nothing to clean or normalise */
@@ -303,8 +308,7 @@ enum status col_note_delete(struct col *c, int64_t id, struct errinfo *e)
 	sqlite3_bind_int64(st, 1, id);
 	size_t n = 0, cap = 0;
 	int64_t *cids = NULL;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (sqlite3_step(st) == SQLITE_ROW) {
 		if (n == cap) {
 			cap = cap ? 2 * cap : 8;
 			int64_t *p = realloc(cids, cap * sizeof *p);

@@ -52,8 +52,7 @@ enum status col_list_ids(struct col *c, const char *table, int64_t **ids, size_t
 		return s;
 	size_t cap = 16, len = 0;
 	int64_t *v = malloc(cap * sizeof *v);
-	int rc;
-	while (v && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (v && sqlite3_step(st) == SQLITE_ROW) {
 		if (len == cap) {
 			int64_t *nv = realloc(v, 2 * cap * sizeof *v);
 			if (!nv) {
@@ -447,8 +446,8 @@ enum status col_delete_deckconf(struct col *c, int64_t id, struct errinfo *e)
 		return s;
 	if (sqlite3_changes(DB(c)) == 0)
 		return errinfo_set(e, ST_NOTFOUND, "no deck preset %lld", (long long)id);
-	int64_t *ids;
-	size_t n;
+	int64_t *ids = NULL;
+	size_t n = 0;
 	s = col_list_ids(c, "decks", &ids, &n, e);
 	for (size_t i = 0; i < n && !s; i++) {
 		struct deck d;
@@ -588,8 +587,7 @@ enum status col_config_all(struct col *c, json_t **out, struct errinfo *e)
 	if (s)
 		return s;
 	json_t *obj = json_object();
-	int rc;
-	while (obj && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (obj && sqlite3_step(st) == SQLITE_ROW) {
 		json_error_t jerr;
 		json_t *j = json_loadb(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
 		                       JSON_DECODE_ANY, &jerr);
@@ -660,8 +658,8 @@ static enum status add_keyed(json_t *map, int64_t id, json_t *obj, struct errinf
 
 enum status col_store_notetypes_to_json(struct col *c, json_t **out, struct errinfo *e)
 {
-	int64_t *ids;
-	size_t n;
+	int64_t *ids = NULL;
+	size_t n = 0;
 	enum status s = col_list_ids(c, "notetypes", &ids, &n, e);
 	if (s)
 		return s;
@@ -685,8 +683,8 @@ enum status col_store_notetypes_to_json(struct col *c, json_t **out, struct erri
 
 enum status col_store_decks_to_json(struct col *c, json_t **out, struct errinfo *e)
 {
-	int64_t *ids;
-	size_t n;
+	int64_t *ids = NULL;
+	size_t n = 0;
 	enum status s = col_list_ids(c, "decks", &ids, &n, e);
 	if (s)
 		return s;
@@ -710,8 +708,8 @@ enum status col_store_decks_to_json(struct col *c, json_t **out, struct errinfo 
 
 enum status col_store_deckconfs_to_json(struct col *c, json_t **out, struct errinfo *e)
 {
-	int64_t *ids;
-	size_t n;
+	int64_t *ids = NULL;
+	size_t n = 0;
 	enum status s = col_list_ids(c, "deck_config", &ids, &n, e);
 	if (s)
 		return s;
@@ -766,8 +764,8 @@ enum status col_store_deckconf_json_raw(struct col *c, int64_t id, const json_t 
  * x100 until step 16, as Anki does. */
 enum status col_store_deckconfs_json_to_proto(struct col *c, struct errinfo *e)
 {
-	int64_t *ids;
-	size_t n;
+	int64_t *ids = NULL;
+	size_t n = 0;
 	enum status s = col_list_ids(c, "deck_config", &ids, &n, e);
 	for (size_t i = 0; i < n && !s; i++) {
 		sqlite3_stmt *st;
@@ -807,8 +805,8 @@ enum status col_store_deckconfs_json_to_proto(struct col *c, struct errinfo *e)
  * eases of decks using that preset are fixed (§4.2 step 3). */
 enum status col_store_deckconfs_fix_ease(struct col *c, struct errinfo *e)
 {
-	int64_t *ids;
-	size_t n;
+	int64_t *ids = NULL;
+	size_t n = 0;
 	enum status s = col_list_ids(c, "deck_config", &ids, &n, e);
 	if (s)
 		return s;
@@ -827,8 +825,8 @@ enum status col_store_deckconfs_fix_ease(struct col *c, struct errinfo *e)
 		if (s || !reset)
 			continue;
 		/* cards (by did or odid) in normal decks whose preset is this one */
-		int64_t *dids;
-		size_t nd;
+		int64_t *dids = NULL;
+		size_t nd = 0;
 		s = col_list_ids(c, "decks", &dids, &nd, e);
 		for (size_t k = 0; k < nd && !s; k++) {
 			struct deck d;

@@ -11,7 +11,7 @@
 #include <strings.h>
 
 #include "buf.h"
-#include "limits.h"
+#include "bounds.h"
 
 enum status config_parse_int(const char *name, const char *s, long long min, long long max,
                              long long *out, struct errinfo *e)

@@ -26,7 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "bounds.h"
 #include "log.h"
 
 enum stmt_id { S_GET_META, S_SET_META, S_GET, S_PUT, S_DELETE, S_CHANGES, S_COUNT };

@@ -37,7 +37,7 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "limits.h"
+#include "bounds.h"
 #include "media_db.h"
 #include "status.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "limits.h"
+#include "bounds.h"
 
 int path_name_ok(const char *name, size_t len)
 {

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "bounds.h"
 #include "path.h"
 #include "unicase.h"
 

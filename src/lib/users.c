@@ -21,7 +21,7 @@
 
 #include "afile.h"
 #include "buf.h"
-#include "limits.h"
+#include "bounds.h"
 #include "path.h"
 
 /* Length of one valid UTF-8 sequence at s (n bytes left), 0 if invalid. */

@@ -2,7 +2,7 @@
 /* test_path.c - hostile names never escape the root. */
 #include "testutil.h"
 
-#include "limits.h"
+#include "bounds.h"
 #include "path.h"
 
 static void test_name_ok_accepts_plain_names(void **state)

@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * limits.h - every size limit of ankihost in one place, each with its reason.
+ * bounds.h - every size limit of ankihost in one place, each with its reason.
  * Values that users may change are defaults for a configuration setting.
  */
-#ifndef ANKIHOST_LIMITS_H
-#define ANKIHOST_LIMITS_H
+#ifndef ANKIHOST_BOUNDS_H
+#define ANKIHOST_BOUNDS_H
 
 /* A configuration file is a few hundred bytes; 1 MiB refuses a wrong path
  * (a collection, a log) before we read it all into memory. */

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * glue.c - the daemon's only calls into the search language
+ * (search.h) and the template renderer (render.h), kept in one place so
+ * the actions do not depend on those modules' details.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "actions.h"
+#include "render.h"
+#include "search.h"
+
+enum status ac_find(struct col *c, const char *query, bool cards, int64_t **ids, size_t *n,
+                    struct errinfo *e)
+{
+	return search_run(c, query, cards ? SEARCH_CARDS : SEARCH_NOTES, NULL, ids, n, e);
+}
+
+enum status ac_render(struct col *c, int64_t cid, char **question, char **answer, struct errinfo *e)
+{
+	*question = *answer = NULL;
+	struct render_out o;
+	memset(&o, 0, sizeof o);
+	enum status st = render_card(c, cid, &o, e);
+	if (!st) {
+		*question = o.question;
+		*answer = o.answer;
+		o.question = o.answer = NULL;
+	}
+	render_out_free(&o);
+	return st;
+}
