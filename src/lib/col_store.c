@@ -52,13 +52,17 @@ enum status col_list_ids(struct col *c, const char *table, int64_t **ids, size_t
 		return s;
 	size_t cap = 16, len = 0;
 	int64_t *v = malloc(cap * sizeof *v);
-	while (v && sqlite3_step(st) == SQLITE_ROW) {
+	if (!v) {
+		sqlite3_finalize(st);
+		return errinfo_set(e, ST_NOMEM, "out of memory");
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
 		if (len == cap) {
 			int64_t *nv = realloc(v, 2 * cap * sizeof *v);
 			if (!nv) {
 				free(v);
-				v = NULL;
-				break;
+				sqlite3_finalize(st);
+				return errinfo_set(e, ST_NOMEM, "out of memory");
 			}
 			v = nv;
 			cap *= 2;
@@ -66,8 +70,6 @@ enum status col_list_ids(struct col *c, const char *table, int64_t **ids, size_t
 		v[len++] = sqlite3_column_int64(st, 0);
 	}
 	sqlite3_finalize(st);
-	if (!v)
-		return errinfo_set(e, ST_NOMEM, "out of memory");
 	*ids = v;
 	*n = len;
 	return ST_OK;

@@ -709,7 +709,7 @@ static enum status apply_revlog(struct col_sync *s, const json_t *arr, struct er
 	const json_t *row;
 	json_array_foreach(arr, i, row)
 	{
-		int64_t v[9];
+		int64_t v[9] = {0};
 		enum status st = tuple(row, 9, "revlog", i, e);
 		static const struct {
 			int real;
@@ -755,7 +755,7 @@ static enum status apply_cards(struct col_sync *s, const json_t *arr, struct err
 	const json_t *row;
 	json_array_foreach(arr, i, row)
 	{
-		int64_t v[17];
+		int64_t v[17] = {0};
 		enum status st = tuple(row, 18, "cards", i, e);
 		for (size_t k = 0; k < 17 && !st; k++)
 			st = tuple_int(row, k, r[k].real, r[k].lo, r[k].hi, &v[k], "cards", i, e);
