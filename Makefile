@@ -74,10 +74,12 @@ san: $(addprefix $(BUILD)/san/bin/,$(PROGS)) $(BUILD)/unicase.so
 unit-build: $(addprefix $(BUILD)/san/tests/,$(UNIT_NAMES))
 
 # Debian 12 packages the build, the tests and the tools need.
+# Node.js and npm come with the machine image (its nodejs conflicts with
+# Debian's npm package), so they are not listed here.
 DEB_PACKAGES := build-essential pkg-config sqlite3 libsqlite3-dev zstd libzstd-dev libjansson-dev \
   libmicrohttpd-dev libcurl4-openssl-dev libzip-dev libssl-dev libutf8proc-dev libpcre2-dev \
   libcmocka-dev zlib1g-dev age python3 python3-pytest python3-zstandard iproute2 cppcheck clang-tidy clang-format \
-  nix-bin python3-pyflakes systemd clang nodejs npm
+  nix-bin python3-pyflakes systemd clang
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
