@@ -68,7 +68,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libankihost.a
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Isrc/lib -o $@ $< $(BUILD)/libankihost.a $(PKG_LIBS) -lm
 
-.PHONY: all san unit-build bench-build check-nix nspawn-check fuzz deps check check-unit check-integration run bench lint format clean install
+.PHONY: all san unit-build bench-build check-nix check-system fuzz deps check check-unit check-integration run bench lint format clean install
 all: $(addprefix $(BUILD)/bin/,$(PROGS)) $(BUILD)/unicase.so
 san: $(addprefix $(BUILD)/san/bin/,$(PROGS)) $(BUILD)/unicase.so
 unit-build: $(addprefix $(BUILD)/san/tests/,$(UNIT_NAMES))
@@ -79,7 +79,7 @@ unit-build: $(addprefix $(BUILD)/san/tests/,$(UNIT_NAMES))
 DEB_PACKAGES := build-essential pkg-config sqlite3 libsqlite3-dev zstd libzstd-dev libjansson-dev \
   libmicrohttpd-dev libcurl4-openssl-dev libzip-dev libssl-dev libutf8proc-dev libpcre2-dev \
   libcmocka-dev zlib1g-dev age python3 python3-pytest python3-zstandard iproute2 cppcheck clang-tidy clang-format \
-  nix-bin python3-pyflakes systemd clang
+  nix-bin python3-pyflakes systemd clang debootstrap systemd-container
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -106,9 +106,10 @@ check-nix:
 fuzz:
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/check-fuzz-ac.sh
 
-# Optional: the units under a real systemd in a container (root; see the script).
-nspawn-check: all
-	@ANKIHOST_BIN=$(BUILD)/bin tests/nix/nspawn-check.sh
+# The units under a real systemd in systemd-nspawn containers (root; Debian
+# mirror the first time).  Also part of make check (tests/check-system.sh).
+check-system: deps
+	@tests/check-system.sh
 
 run: deps
 	@$(MAKE) --no-print-directory all

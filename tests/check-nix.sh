@@ -249,10 +249,10 @@ machines = vlans = t = Machine = None
 EOF
 	for n in "$@"; do echo "$n = None"; done
 }
-for f in tests/nix/vm/anki_client.py tests/nix/nspawn/client.py; do
+for f in tests/nix/vm/anki_client.py tests/system/client.py tests/system/journal.py tests/system/nixunits.py; do
 	if out=$(pyflakes3 "$f" 2>&1); then ok "pyflakes $f"; else bad "pyflakes $f" "$out"; fi
 done
-for f in tests/nix/nspawn-check.sh tests/nix/nspawn/run.sh; do
+for f in tests/check-system.sh tests/system/runner.sh tests/system/fake-tailscaled; do
 	if out=$(bash -n "$f" 2>&1); then ok "bash -n $f"; else bad "bash -n $f" "$out"; fi
 done
 for f in tests/nix/vm/*.nix; do

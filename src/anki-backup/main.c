@@ -218,9 +218,13 @@ static const char *resolve_path(const char *p, char out[PATH_MAX])
 	memcpy(parent, p, n);
 	parent[n] = '\0';
 	char rp[PATH_MAX];
-	if (!realpath(parent, rp) || strlen(rp) + strlen(slash) >= PATH_MAX)
+	if (!realpath(parent, rp))
 		return p;
-	snprintf(out, PATH_MAX, "%s%s", rp, slash);
+	size_t a = strlen(rp), b = strlen(slash);
+	if (a + b >= PATH_MAX)
+		return p;
+	memcpy(out, rp, a);
+	memcpy(out + a, slash, b + 1);
 	return out;
 }
 

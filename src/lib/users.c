@@ -347,6 +347,41 @@ static int lock_file(const char *path, struct errinfo *e)
 
 /* Rewrite path with the line for name replaced (phc != NULL), removed
  * (phc == NULL) or appended. */
+/* Replace path atomically with data.  The new file gets the owner and
+ * group of the file it replaces, or of its directory when it is new: root
+ * editing the users file of a service that runs as another (dynamic) user
+ * must not make it unreadable for that service. */
+static enum status write_keeping_owner(const char *path, const void *data, size_t len,
+                                       struct errinfo *e)
+{
+	struct stat sb;
+	int have = stat(path, &sb) == 0;
+	if (!have) {
+		char dir[MAX_PATH_BYTES];
+		snprintf(dir, sizeof dir, "%s", path);
+		char *slash = strrchr(dir, '/');
+		if (slash == dir)
+			slash[1] = '\0';
+		else if (slash)
+			*slash = '\0';
+		else
+			snprintf(dir, sizeof dir, ".");
+		have = stat(dir, &sb) == 0;
+	}
+	struct afile af;
+	enum status st = afile_open(&af, path, 0600, e);
+	if (st)
+		return st;
+	st = afile_write(&af, data, len, e);
+	if (st == ST_OK && have && geteuid() == 0 && fchown(af.fd, sb.st_uid, sb.st_gid) != 0)
+		st = errinfo_errno(e, ST_IO, "cannot give %s the owner of the file it replaces", path);
+	if (st) {
+		afile_abort(&af);
+		return st;
+	}
+	return afile_commit(&af, e);
+}
+
 static enum status rewrite(const char *path, const char *name, const char *phc, int want_present,
                            int want_absent, struct errinfo *e)
 {
@@ -410,8 +445,7 @@ static enum status rewrite(const char *path, const char *name, const char *phc, 
 	if (st == ST_OK && !found && phc)
 		st = buf_printf(&out, e, "%s:%s\n", name, phc);
 	if (st == ST_OK)
-		st = afile_write_all(path, out.data ? (void *)out.data : (void *)"", out.len, 0600,
-		                     e);
+		st = write_keeping_owner(path, out.data ? (void *)out.data : (void *)"", out.len, e);
 	buf_wipe_free(&out);
 	buf_wipe_free(&in);
 	return st;
