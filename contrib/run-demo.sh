@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # make run: the main job on loopback, in the foreground, data under ./var/.
 #   anki-sync-server  http://127.0.0.1:27701/   user "demo", password printed below
+#   anki-connectd     http://127.0.0.1:8765/    AnkiConnect API on var/connect/collection.anki2
 # The demo password is generated once and kept in var/demo-password.
 # Ctrl-C (SIGINT) stops every program cleanly.
 set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
-mkdir -p var/sync
+mkdir -p var/sync var/connect
 chmod 700 var
 if [ ! -s var/demo-password ]; then
 	(umask 077; head -c 12 /dev/urandom | base64 | tr -d '/+=' >var/demo-password)
@@ -18,6 +19,8 @@ echo "  sync server:  http://127.0.0.1:27701/   (in Anki: Preferences > Syncing 
 echo "  user:         demo"
 echo "  password:     $pw"
 echo "  data:         $PWD/var/sync"
+echo "  AnkiConnect:  http://127.0.0.1:8765/   (collection $PWD/var/connect/collection.anki2)"
+echo "                try: curl -s localhost:8765 -d '{\"action\":\"deckNames\",\"version\":6}'"
 echo "Ctrl-C stops everything."
 
 pids=()
@@ -33,6 +36,8 @@ trap stop INT TERM
 
 SYNC_HOST=127.0.0.1 SYNC_PORT=27701 SYNC_BASE="$PWD/var/sync" SYNC_USER1="demo:$pw" \
 	"$B/bin/anki-sync-server" &
+pids+=($!)
+ANKICONNECT_BIND_ADDRESS=127.0.0.1 "$B/bin/anki-connectd" --collection "$PWD/var/connect/collection.anki2" &
 pids+=($!)
 
 # Wait for any program to exit on its own (a failure), or for Ctrl-C.
