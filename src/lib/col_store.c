@@ -658,21 +658,55 @@ static enum status add_keyed(json_t *map, int64_t id, json_t *obj, struct errinf
 	return ST_OK;
 }
 
-enum status col_store_notetypes_to_json(struct col *c, json_t **out, struct errinfo *e)
+enum status col_store_object_json(struct col *c, const char *table, int64_t id, json_t **out,
+                                  struct errinfo *e)
+{
+	*out = NULL;
+	enum status s;
+	if (strcmp(table, "notetypes") == 0) {
+		struct notetype nt;
+		s = col_load_notetype(c, id, &nt, e);
+		if (!s) {
+			*out = notetype_to_json(&nt);
+			notetype_free(&nt);
+		}
+	} else if (strcmp(table, "decks") == 0) {
+		struct deck d;
+		s = col_load_deck(c, id, &d, e);
+		if (!s) {
+			*out = deck_to_json(&d);
+			deck_free(&d);
+		}
+	} else if (strcmp(table, "deck_config") == 0) {
+		struct deckconf dc;
+		s = col_load_deckconf(c, id, &dc, e);
+		if (!s) {
+			*out = deckconf_to_json(&dc);
+			deckconf_free(&dc);
+		}
+	} else {
+		return errinfo_set(e, ST_INTERNAL, "no JSON form for table %s", table);
+	}
+	if (!s && !*out)
+		s = errinfo_set(e, ST_NOMEM, "out of memory");
+	return s;
+}
+
+/* Every object of table as a map keyed by id string. */
+static enum status objects_to_json(struct col *c, const char *table, json_t **out,
+                                   struct errinfo *e)
 {
 	int64_t *ids = NULL;
 	size_t n = 0;
-	enum status s = col_list_ids(c, "notetypes", &ids, &n, e);
+	enum status s = col_list_ids(c, table, &ids, &n, e);
 	if (s)
 		return s;
 	json_t *map = json_object();
 	for (size_t i = 0; i < n && !s; i++) {
-		struct notetype nt;
-		s = col_load_notetype(c, ids[i], &nt, e);
-		if (!s) {
-			s = add_keyed(map, ids[i], notetype_to_json(&nt), e);
-			notetype_free(&nt);
-		}
+		json_t *j;
+		s = col_store_object_json(c, table, ids[i], &j, e);
+		if (!s)
+			s = add_keyed(map, ids[i], j, e);
 	}
 	free(ids);
 	if (s) {
@@ -681,56 +715,21 @@ enum status col_store_notetypes_to_json(struct col *c, json_t **out, struct erri
 	}
 	*out = map;
 	return ST_OK;
+}
+
+enum status col_store_notetypes_to_json(struct col *c, json_t **out, struct errinfo *e)
+{
+	return objects_to_json(c, "notetypes", out, e);
 }
 
 enum status col_store_decks_to_json(struct col *c, json_t **out, struct errinfo *e)
 {
-	int64_t *ids = NULL;
-	size_t n = 0;
-	enum status s = col_list_ids(c, "decks", &ids, &n, e);
-	if (s)
-		return s;
-	json_t *map = json_object();
-	for (size_t i = 0; i < n && !s; i++) {
-		struct deck d;
-		s = col_load_deck(c, ids[i], &d, e);
-		if (!s) {
-			s = add_keyed(map, ids[i], deck_to_json(&d), e);
-			deck_free(&d);
-		}
-	}
-	free(ids);
-	if (s) {
-		json_decref(map);
-		return s;
-	}
-	*out = map;
-	return ST_OK;
+	return objects_to_json(c, "decks", out, e);
 }
 
 enum status col_store_deckconfs_to_json(struct col *c, json_t **out, struct errinfo *e)
 {
-	int64_t *ids = NULL;
-	size_t n = 0;
-	enum status s = col_list_ids(c, "deck_config", &ids, &n, e);
-	if (s)
-		return s;
-	json_t *map = json_object();
-	for (size_t i = 0; i < n && !s; i++) {
-		struct deckconf dc;
-		s = col_load_deckconf(c, ids[i], &dc, e);
-		if (!s) {
-			s = add_keyed(map, ids[i], deckconf_to_json(&dc), e);
-			deckconf_free(&dc);
-		}
-	}
-	free(ids);
-	if (s) {
-		json_decref(map);
-		return s;
-	}
-	*out = map;
-	return ST_OK;
+	return objects_to_json(c, "deck_config", out, e);
 }
 
 /* ---- upgrade steps for presets ------------------------------------------ */

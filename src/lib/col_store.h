@@ -61,6 +61,11 @@ enum status col_config_all(struct col *c, json_t **out, struct errinfo *e);
 /* Tags table.  register: insert when missing (collapsed 1). */
 enum status col_tag_register(struct col *c, const char *tag, int32_t usn, struct errinfo *e);
 
+/* One notetype, deck or preset (table "notetypes", "decks" or
+ * "deck_config") in its schema 11 JSON form; *out is the caller's. */
+enum status col_store_object_json(struct col *c, const char *table, int64_t id, json_t **out,
+                                  struct errinfo *e);
+
 /* Schema 11 maps of every object, keyed by id string (downgrade, sync). */
 enum status col_store_notetypes_to_json(struct col *c, json_t **out, struct errinfo *e);
 enum status col_store_decks_to_json(struct col *c, json_t **out, struct errinfo *e);

@@ -292,28 +292,7 @@ static enum status changed_objects(struct col_sync *s, const char *table, json_t
 	json_t *arr = json_array();
 	for (size_t i = 0; i < ids.n && !st; i++) {
 		json_t *j = NULL;
-		if (!strcmp(table, "notetypes")) {
-			struct notetype nt;
-			st = col_load_notetype(s->c, ids.v[i], &nt, e);
-			if (!st) {
-				j = notetype_to_json(&nt);
-				notetype_free(&nt);
-			}
-		} else if (!strcmp(table, "decks")) {
-			struct deck d;
-			st = col_load_deck(s->c, ids.v[i], &d, e);
-			if (!st) {
-				j = deck_to_json(&d);
-				deck_free(&d);
-			}
-		} else {
-			struct deckconf dc;
-			st = col_load_deckconf(s->c, ids.v[i], &dc, e);
-			if (!st) {
-				j = deckconf_to_json(&dc);
-				deckconf_free(&dc);
-			}
-		}
+		st = col_store_object_json(s->c, table, ids.v[i], &j, e);
 		if (!st && (!j || json_array_append_new(arr, j) != 0))
 			st = errinfo_set(e, ST_NOMEM, "out of memory");
 	}
