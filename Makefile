@@ -52,7 +52,7 @@ endef
 $(eval $(call variant,$(BUILD),$(CFLAGS)))
 $(eval $(call variant,$(BUILD)/san,$(SAN_FLAGS)))
 
-$(BUILD)/san/tests/%: tests/unit/%.c $(BUILD)/san/libankihost.a tests/unit/testutil.h
+$(BUILD)/san/tests/%: tests/unit/%.c $(BUILD)/san/libankihost.a tests/unit/testutil.h tests/unit/fixcol.h
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(PKG_CFLAGS) $(shell pkg-config --cflags cmocka) -Isrc/lib -Itests/unit \
 	  -o $@ $< $(BUILD)/san/libankihost.a $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lm
