@@ -9,131 +9,13 @@
  * after edits; and every card of every fixture collection (copied or
  * extracted first) rendering without error.
  */
-#include "testutil.h"
-
-#include <sqlite3.h>
-#include <zip.h>
-#include <zstd.h>
+#include "fixcol.h"
 
 #include "col.h"
 #include "col_notes.h"
 #include "col_store.h"
 #include "render.h"
 #include "text.h"
-
-/* ---- Fixture collections (as in test_cardgen.c: a shared test header
- * is outside this helper's files) ---- */
-
-struct fixcol {
-	char label[160];
-	char path[4096];
-};
-
-static const char *const fixcol_files[] = {
-    "new-empty-v18.anki2",
-    "schema11-mediacheck.anki2",
-    "schema16-empty.anki2",
-    "v18-two-decks-revlog.anki2",
-    "schema1-alpha.anki2",
-    "diffmodels2-1.apkg",
-    "diffmodels2-2.apkg",
-    "diffmodeltemplates-1.apkg",
-    "diffmodeltemplates-2.apkg",
-    "media.apkg",
-    "update1.apkg",
-    "update2.apkg",
-    "latest-20notes.apkg",
-    "latest-459notes-revlog.apkg",
-    "legacy2-fsrs-revlog-media.apkg",
-    "latest-empty-backup.colpkg",
-    "legacy2-empty.colpkg",
-};
-
-static void fixcol_write(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
-static int fixcol_member(zip_t *z, const char *name, const char *path, int zstd)
-{
-	zip_stat_t st;
-	if (zip_stat(z, name, 0, &st) != 0)
-		return 0;
-	zip_file_t *zf = zip_fopen(z, name, 0);
-	assert_non_null(zf);
-	unsigned char *raw = malloc(st.size + 1);
-	assert_non_null(raw);
-	assert_int_equal(zip_fread(zf, raw, st.size), (zip_int64_t)st.size);
-	zip_fclose(zf);
-	if (!zstd) {
-		fixcol_write(path, raw, st.size);
-		free(raw);
-		return 1;
-	}
-	ZSTD_DStream *ds = ZSTD_createDStream();
-	assert_non_null(ds);
-	size_t cap = 1u << 20, len = 0;
-	unsigned char *out = malloc(cap);
-	assert_non_null(out);
-	ZSTD_inBuffer in = {raw, st.size, 0};
-	for (;;) {
-		if (len == cap) {
-			assert_true(cap < (64u << 20));
-			cap *= 2;
-			out = realloc(out, cap);
-			assert_non_null(out);
-		}
-		ZSTD_outBuffer ob = {out + len, cap - len, 0};
-		size_t r = ZSTD_decompressStream(ds, &ob, &in);
-		assert_false(ZSTD_isError(r));
-		len += ob.pos;
-		if (r == 0 && in.pos == in.size)
-			break;
-	}
-	ZSTD_freeDStream(ds);
-	fixcol_write(path, out, len);
-	free(out);
-	free(raw);
-	return 1;
-}
-
-static int fixcol_all(const char *dir, struct fixcol **out)
-{
-	static const char *const members[] = {"collection.anki2", "collection.anki21",
-	                                      "collection.anki21b"};
-	size_t nf = sizeof fixcol_files / sizeof fixcol_files[0];
-	struct fixcol *v = calloc(nf * 3, sizeof *v);
-	assert_non_null(v);
-	int n = 0;
-	for (size_t i = 0; i < nf; i++) {
-		const char *f = fixcol_files[i];
-		if (!tu_have_fixture(f))
-			fail_msg("fixture %s missing", f);
-		if (strstr(f, ".anki2")) {
-			snprintf(v[n].label, sizeof v[n].label, "%s", f);
-			snprintf(v[n].path, sizeof v[n].path, "%s/%d.db", dir, n);
-			tu_copy(tu_fixture(f), v[n].path);
-			n++;
-			continue;
-		}
-		int err = 0;
-		zip_t *z = zip_open(tu_fixture(f), ZIP_RDONLY, &err);
-		assert_non_null(z);
-		for (int m = 0; m < 3; m++) {
-			snprintf(v[n].label, sizeof v[n].label, "%s:%s", f, members[m]);
-			snprintf(v[n].path, sizeof v[n].path, "%s/%d.db", dir, n);
-			if (fixcol_member(z, members[m], v[n].path, m == 2))
-				n++;
-		}
-		zip_close(z);
-	}
-	*out = v;
-	return n;
-}
-/* ---- end of fixture collections */
 
 #define BLANK                                                                                      \
 	"<div>The front of this card is blank.<br><a "                                             \
