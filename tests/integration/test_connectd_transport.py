@@ -366,11 +366,6 @@ def test_gui_and_profile_actions(d):
     assert d.result("loadProfile", name="Other") is False
     assert d.error("sync") == "sync: auth not configured"
     assert d.result("reloadCollection") is None
-    for a, p in (("answerCards", {"answers": []}), ("setDueDate", {"cards": [], "days": "1"}),
-                 ("exportPackage", {"deck": "Default", "path": "/tmp/x.apkg"}),
-                 ("importPackage", {"path": "/tmp/x.apkg"})):
-        e = d.error(a, **p)
-        assert "not available in anki-connectd yet" in e and a in e
 
 
 def test_malicious_searches(d):

@@ -675,6 +675,152 @@ static void test_roundtrip_legacy(void **state)
 	roundtrip(true);
 }
 
+/* Every row of the tables an import writes, as text (blobs as hex). */
+static char *dump(struct col *c)
+{
+	static const char *tables[] = {"notes",     "cards",  "revlog",    "decks", "deck_config",
+	                               "notetypes", "fields", "templates", "tags",  "graves"};
+	size_t cap = 1 << 16, len = 0;
+	char *out = malloc(cap);
+	out[0] = '\0';
+	for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+		char sql[128];
+		snprintf(sql, sizeof sql, "select * from %s order by 1, 2", tables[t]);
+		sqlite3_stmt *st;
+		assert_int_equal(sqlite3_prepare_v2(col_db(c), sql, -1, &st, NULL), SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			for (int k = 0; k < sqlite3_column_count(st); k++) {
+				int n = sqlite3_column_bytes(st, k);
+				const unsigned char *v = sqlite3_column_blob(st, k);
+				while (len + 2 * (size_t)n + 64 > cap)
+					out = realloc(out, cap *= 2);
+				len += (size_t)sprintf(out + len, "%s:", tables[t]);
+				for (int i = 0; i < n; i++)
+					len += (size_t)sprintf(out + len, "%02x", v[i]);
+				out[len++] = k + 1 < sqlite3_column_count(st) ? '|' : '\n';
+				out[len] = '\0';
+			}
+		}
+		sqlite3_finalize(st);
+	}
+	return out;
+}
+
+/* Replace a note's fields and move its mtime by delta seconds from now. */
+static void edit_note(struct col *c, int64_t nid, const char *flds, int delta)
+{
+	struct errinfo e;
+	struct note n;
+	assert_int_equal(col_begin(c, &e), ST_OK);
+	assert_int_equal(col_note_get(c, nid, &n, &e), ST_OK);
+	free(n.flds);
+	n.flds = strdup(flds);
+	assert_int_equal(col_note_update(c, &n, &e), ST_OK);
+	note_free(&n);
+	char sql[128];
+	snprintf(sql, sizeof sql, "update notes set mod = mod + %d where id = %lld", delta,
+	         (long long)nid);
+	assert_int_equal(col_exec(c, sql, &e), ST_OK);
+	assert_int_equal(col_commit(c, &e), ST_OK);
+}
+
+/* Our own package imported a second time adds and changes nothing (rows
+ * byte for byte, media folder); a note edited in the target after the
+ * import is newer than the package's copy and survives re-imports, while
+ * a note edited later in the source comes over with the next export. */
+static void test_reimport_and_newer_wins(void **state)
+{
+	(void)state;
+	int64_t lang;
+	struct col *src = make_source("src", &lang);
+	struct errinfo e;
+	char p1[4096], p2[4096];
+	snprintf(p1, sizeof p1, "%s", tpath("one.apkg"));
+	snprintf(p2, sizeof p2, "%s", tpath("two.apkg"));
+	struct pkg_export_opts o = {.out_path = p1,
+	                            .deck_id = lang,
+	                            .with_children = true,
+	                            .with_scheduling = true,
+	                            .with_deck_configs = true,
+	                            .with_media = true};
+	struct pkg_export_result xr;
+	assert_int_equal(pkg_export(src, &o, &xr, &e), ST_OK);
+
+	struct col *dst = new_col("dst");
+	struct pkg_import_result r;
+	struct pkg_import_opts io = {.with_scheduling = true, .with_deck_configs = true};
+	assert_int_equal(pkg_import(dst, p1, NULL, &io, &r, &e), ST_OK);
+	assert_int_equal(r.notes_added, 20);
+	char *d0 = dump(dst);
+	size_t f0 = count_files(tpath("dst.media"));
+	assert_int_equal(f0, 36);
+	assert_int_equal(pkg_import(dst, p1, NULL, &io, &r, &e), ST_OK);
+	assert_int_equal(r.notes_found, 20);
+	assert_int_equal(r.notes_duplicate, 20);
+	assert_int_equal(r.notes_added + r.notes_updated + r.notes_conflicting, 0);
+	assert_int_equal(r.cards_added + r.revlog_added + r.media_added, 0);
+	assert_int_equal(r.decks_added + r.notetypes_added + r.notetypes_updated, 0);
+	assert_int_equal(r.deck_configs_added, 0);
+	char *d1 = dump(dst);
+	assert_string_equal(d0, d1);
+	free(d1);
+	assert_int_equal(count_files(tpath("dst.media")), f0);
+
+	/* x edited in the target (newer), y edited later in the source */
+	int64_t x = q1(dst, "select min(id) from notes"), y = q1(dst, "select max(id) from notes");
+	assert_true(x != y);
+	edit_note(dst, x,
+	          "edited in dst\x1f"
+	          "back",
+	          100);
+	edit_note(src, y,
+	          "edited in src\x1f"
+	          "back",
+	          200);
+	o.out_path = p2;
+	assert_int_equal(pkg_export(src, &o, &xr, &e), ST_OK);
+	char sql[128];
+	snprintf(sql, sizeof sql, "select mod from notes where id = %lld", (long long)y);
+	long long ymod = q1(src, sql);
+	col_close(src);
+	/* the first package: every note in it is older now or the same */
+	assert_int_equal(pkg_import(dst, p1, NULL, &io, &r, &e), ST_OK);
+	assert_int_equal(r.notes_updated, 0);
+	assert_int_equal(r.notes_duplicate, 20);
+	/* the second: y is newer there, x is older there */
+	assert_int_equal(pkg_import(dst, p2, NULL, &io, &r, &e), ST_OK);
+	assert_int_equal(r.notes_updated, 1);
+	assert_int_equal(r.notes_duplicate, 19);
+	assert_int_equal(r.notes_added, 0);
+	snprintf(sql, sizeof sql, "select flds from notes where id = %lld", (long long)x);
+	char *f = qs(dst, sql);
+	assert_string_equal(f, "edited in dst\x1f"
+	                       "back");
+	free(f);
+	snprintf(sql, sizeof sql, "select flds from notes where id = %lld", (long long)y);
+	f = qs(dst, sql);
+	assert_string_equal(f, "edited in src\x1f"
+	                       "back");
+	free(f);
+	snprintf(sql, sizeof sql, "select mod from notes where id = %lld", (long long)y);
+	assert_int_equal(q1(dst, sql), ymod);
+	/* and once more the first package: y stays the newer copy */
+	assert_int_equal(pkg_import(dst, p1, NULL, &io, &r, &e), ST_OK);
+	assert_int_equal(r.notes_updated, 0);
+	snprintf(sql, sizeof sql, "select flds from notes where id = %lld", (long long)y);
+	f = qs(dst, sql);
+	assert_string_equal(f, "edited in src\x1f"
+	                       "back");
+	free(f);
+	assert_int_equal(q1(dst, "select count(*) from notes"), 20);
+	assert_int_equal(q1(dst, "select count(*) from cards"), 20);
+	assert_int_equal(q1(dst, "select count(*) from revlog"), 20);
+	assert_int_equal(count_files(tpath("dst.media")), f0);
+	check_clean(dst);
+	col_close(dst);
+	free(d0);
+}
+
 static void test_export_without_scheduling(void **state)
 {
 	(void)state;
@@ -1081,6 +1227,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_media_clash_renamed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_roundtrip_latest, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_roundtrip_legacy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reimport_and_newer_wins, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_without_scheduling, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_whole_and_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_structure_like_anki, setup, teardown),

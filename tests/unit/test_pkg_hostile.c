@@ -12,6 +12,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <openssl/evp.h>
 #include <sqlite3.h>
 #include <time.h>
 #include <zip.h>
@@ -520,6 +521,213 @@ static void test_versions(void **state)
 	assert_int_equal(in.version, PKG_VERSION_LEGACY1);
 }
 
+/* Make member's local and central headers claim `claimed` decompressed
+ * bytes (a zip that lies about its sizes; libzip always writes true
+ * ones).  Only for archives without zip64 extras. */
+static void claim_size(const char *path, const char *member, uint32_t claimed)
+{
+	size_t n;
+	unsigned char *z = (unsigned char *)tu_read_file(path, &n);
+	assert_non_null(z);
+	size_t eocd = n - 22;
+	while (eocd > 0 &&
+	       !(z[eocd] == 0x50 && z[eocd + 1] == 0x4b && z[eocd + 2] == 5 && z[eocd + 3] == 6))
+		eocd--;
+	assert_true(eocd > 0);
+#define U16(p) ((uint32_t)(p)[0] | (uint32_t)(p)[1] << 8)
+#define U32(p) (U16(p) | U16((p) + 2) << 16)
+	size_t count = U16(z + eocd + 10), cd = U32(z + eocd + 16);
+	bool found = false;
+	for (size_t i = 0; i < count; i++) {
+		assert_int_equal(U32(z + cd), 0x02014b50u);
+		size_t nl = U16(z + cd + 28), xl = U16(z + cd + 30), cl = U16(z + cd + 32);
+		size_t local = U32(z + cd + 42);
+		if (nl == strlen(member) && memcmp(z + cd + 46, member, nl) == 0) {
+			for (int k = 0; k < 4; k++) {
+				z[cd + 24 + k] = (unsigned char)(claimed >> (8 * k));
+				z[local + 22 + k] = (unsigned char)(claimed >> (8 * k));
+			}
+			found = true;
+		}
+		cd += 46 + nl + xl + cl;
+	}
+#undef U32
+#undef U16
+	assert_true(found);
+	FILE *f = fopen(path, "wb");
+	assert_int_equal(fwrite(z, 1, n, f), n);
+	fclose(f);
+	free(z);
+}
+
+/* Headers claiming a few bytes for members that inflate to 24 MiB: the
+ * bytes actually decompressed are counted, so the limits still hold. */
+static void test_lying_sizes(void **state)
+{
+	(void)state;
+	make_bases();
+	char legacy[4096], bad[4096];
+	tp(legacy, "legacy.apkg");
+	tp(bad, "liar.apkg");
+	size_t big = 24u << 20;
+	char *zeros = calloc(1, big);
+	struct edit em = {.name = "0", .data = zeros, .len = big, .deflate = true};
+	rezip(legacy, bad, &em, 1);
+	claim_size(bad, "0", 36); /* the size of the real picture */
+	struct pkg_limits ml = {.max_media_file_bytes = 1u << 20};
+	expect_refused(bad, &ml, ST_TOOBIG, "larger than 1048576 bytes");
+	struct edit ec = {.name = "collection.anki21", .data = zeros, .len = big, .deflate = true};
+	rezip(legacy, bad, &ec, 1);
+	claim_size(bad, "collection.anki21", 4096);
+	struct pkg_limits cl = {.max_collection_bytes = 4u << 20};
+	expect_refused(bad, &cl, ST_TOOBIG, "larger than 4194304 bytes");
+	/* within the limits the CRC matches the 24 MiB actually there (libzip
+	 * checks no sizes): read in full, and no collection */
+	expect_refused(bad, NULL, ST_CORRUPT, "not a SQLite database");
+	free(zeros);
+}
+
+/* SHA-1 over every row of every table, and the media folder's names and
+ * sizes: what a refused import must leave exactly as it was. */
+static void state_of(struct col *c, const char *mdir, unsigned char out[20], char *files,
+                     size_t cap)
+{
+	EVP_MD_CTX *h = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(h, EVP_sha1(), NULL);
+	sqlite3_stmt *t;
+	assert_int_equal(sqlite3_prepare_v2(col_db(c),
+	                                    "select name from sqlite_master where type = 'table'"
+	                                    " order by name",
+	                                    -1, &t, NULL),
+	                 SQLITE_OK);
+	while (sqlite3_step(t) == SQLITE_ROW) {
+		char sql[200];
+		snprintf(sql, sizeof sql, "select * from \"%s\" order by 1",
+		         (const char *)sqlite3_column_text(t, 0));
+		EVP_DigestUpdate(h, sql, strlen(sql));
+		sqlite3_stmt *r;
+		assert_int_equal(sqlite3_prepare_v2(col_db(c), sql, -1, &r, NULL), SQLITE_OK);
+		while (sqlite3_step(r) == SQLITE_ROW)
+			for (int k = 0; k < sqlite3_column_count(r); k++) {
+				const void *v = sqlite3_column_blob(r, k);
+				int n = sqlite3_column_bytes(r, k);
+				EVP_DigestUpdate(h, &n, sizeof n);
+				if (n)
+					EVP_DigestUpdate(h, v, (size_t)n);
+			}
+		sqlite3_finalize(r);
+	}
+	sqlite3_finalize(t);
+	unsigned int l;
+	EVP_DigestFinal_ex(h, out, &l);
+	EVP_MD_CTX_free(h);
+	files[0] = '\0';
+	DIR *d = opendir(mdir);
+	assert_non_null(d);
+	struct dirent *de;
+	size_t len = 0;
+	while ((de = readdir(d))) {
+		char p[4400];
+		snprintf(p, sizeof p, "%s/%s", mdir, de->d_name);
+		struct stat sb;
+		assert_int_equal(stat(p, &sb), 0);
+		len += (size_t)snprintf(files + len, cap - len, "%s=%lld;", de->d_name,
+		                        (long long)sb.st_size);
+		assert_true(len < cap);
+	}
+	closedir(d);
+}
+
+/* Refusals on a collection that already holds notes, decks, notetypes and
+ * media: after each one every table row and every media file is as it
+ * was, including failures found only after the notes were written. */
+static void test_refused_keeps_existing(void **state)
+{
+	(void)state;
+	if (!tu_have_fixture("media.apkg"))
+		skip();
+	make_bases();
+	char col[4096], md[4096], p[4200];
+	tp(col, "full.anki2");
+	tp(md, "full.media");
+	struct errinfo e = {0};
+	assert_int_equal(col_create(col, 0, &e), ST_OK);
+	struct col *c;
+	assert_int_equal(col_open(col, 0, &c, &e), ST_OK);
+	struct pkg_import_result r;
+	assert_int_equal(pkg_import(c, tu_fixture("media.apkg"), NULL, NULL, &r, &e), ST_OK);
+	assert_int_equal(r.notes_added, 1);
+	snprintf(p, sizeof p, "%s/pic.png", md); /* the name the attacks use */
+	tu_write_file(p, "a local file under the same name");
+	int64_t basic = q1(c, "select id from notetypes where name = 'Basic'");
+	assert_int_equal(col_begin(c, &e), ST_OK);
+	struct note n = {.mid = basic, .flds = strdup("local\x1f<img src=\"pic.png\">")};
+	assert_int_equal(col_note_add(c, &n, &e), ST_OK);
+	struct card cd;
+	card_init_new(&cd, n.id, 1, 0, 7);
+	assert_int_equal(col_card_add(c, &cd, &e), ST_OK);
+	card_free(&cd);
+	note_free(&n);
+	assert_int_equal(col_commit(c, &e), ST_OK);
+
+	unsigned char h0[20], h1[20];
+	char f0[4096], f1[4096];
+	state_of(c, md, h0, f0, sizeof f0);
+	char base[4096], legacy[4096], bad[4096];
+	tp(base, "base.apkg");
+	tp(legacy, "legacy.apkg");
+	tp(bad, "bad.apkg");
+	size_t n0;
+	void *d0 = read_member(base, "0", &n0);
+	size_t big = 8u << 20;
+	char *zeros = calloc(1, big);
+	const char junk[] = "junk, not a database, not a frame";
+	struct {
+		const char *src;
+		struct edit ed;
+		uint32_t claim; /* lie about member "0"'s size when set */
+		const char *words;
+	} cases[] = {
+	    {base, {.name = "0", .data = d0, .len = 10}, 0, "zstd input ends"},
+	    {base, {.name = "0", .data = "garbage!", .len = 8}, 0, "zstd"},
+	    {legacy, {.name = "0", .data = zeros, .len = big, .deflate = true}, 36, "larger than"},
+	    {legacy, {.name = "0", .rename = "../0"}, 0, "not a plain file name"},
+	    {legacy,
+	     {.name = "media", .data = "{\"0\": \"../pic.png\"}", .len = 19},
+	     0,
+	     "media map"},
+	    {legacy,
+	     {.name = "collection.anki21", .data = junk, .len = sizeof junk, .deflate = true},
+	     0,
+	     "not a SQLite database"},
+	    {base, {.name = "collection.anki21b", .data = junk, .len = 4}, 0, "zstd"},
+	};
+	struct pkg_limits lim = {.max_media_file_bytes = 1u << 20};
+	struct pkg_import_opts o = {
+	    .with_scheduling = true, .with_deck_configs = true, .limits = lim};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		rezip(cases[i].src, bad, &cases[i].ed, 1);
+		if (cases[i].claim)
+			claim_size(bad, "0", cases[i].claim);
+		errinfo_clear(&e);
+		enum status st = pkg_import(c, bad, NULL, &o, &r, &e);
+		if (st == ST_OK || !strstr(e.msg, cases[i].words))
+			fail_msg("case %zu: %s \"%s\", wanted \"%s\"", i, status_name(st), e.msg,
+			         cases[i].words);
+		state_of(c, md, h1, f1, sizeof f1);
+		assert_memory_equal(h0, h1, 20);
+		assert_string_equal(f0, f1);
+	}
+	/* the untouched package still imports: two new notes, pic.png renamed */
+	assert_int_equal(pkg_import(c, base, NULL, &o, &r, &e), ST_OK);
+	assert_int_equal(r.notes_added, 2);
+	assert_int_equal(r.media_renamed, 1);
+	assert_int_equal(q1(c, "select count(*) from notes"), 4);
+	free(zeros);
+	free(d0);
+	col_close(c);
+}
+
 /* ---- media names and references ----------------------------------------- */
 
 static void test_media_names(void **state)
@@ -697,6 +905,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_truncated_zstd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_media_checksum_mismatch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lying_sizes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_keeps_existing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_media_names, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_media_refs, setup, teardown),
 	};
