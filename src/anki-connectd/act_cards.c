@@ -4,8 +4,9 @@
  * ease factors, flags and other values, suspension, the due/interval
  * questions answered from the review log, searching, cardsInfo with
  * rendered question and answer, forgetting (Anki's reset to new with a
- * manual review-log entry) and the raw relearn update.  Answering and due
- * dates belong to the scheduler (a later release; see act_not_yet).
+ * manual review-log entry) and the raw relearn update.  cardsInfo's
+ * nextReviews come from the scheduler (sched_answer.h); answering and due
+ * dates are in act_sched.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "actions.h"
 #include "col_notes.h"
 #include "col_store.h"
+#include "sched_answer.h"
 
 /* The cards parameter as ids. */
 static enum status cards_param(struct ac_call *k, int64_t **ids, size_t *n)
@@ -538,6 +540,7 @@ enum status act_cards_info(struct ac_call *k)
 			continue;
 		}
 		char *q = NULL, *a = NULL;
+		enum status nst = ST_OK;
 		if (ac_render(k->c, cd.id, &q, &a, &e) != ST_OK) {
 			free(q);
 			free(a);
@@ -565,8 +568,14 @@ enum status act_cards_info(struct ac_call *k)
 			json_object_set_new(o, "lapses", json_integer(cd.lapses));
 			json_object_set_new(o, "left", json_integer(cd.left));
 			json_object_set_new(o, "mod", json_integer(cd.mod));
-			/* the answer-button intervals need the scheduler (a later release) */
-			json_object_set_new(o, "nextReviews", json_array());
+			/* Anki's describe_next_states: the desktop's strings, with
+			 * the Unicode isolation marks around the number */
+			char lab[4][SCHED_LABEL_MAX];
+			nst = sched_next_labels(k->c, cd.id, SCHED_LABEL_ISOLATE, lab, &e);
+			if (!nst)
+				json_object_set_new(
+				    o, "nextReviews",
+				    json_pack("[ssss]", lab[0], lab[1], lab[2], lab[3]));
 			json_object_set_new(o, "flags", json_integer(cd.flags));
 		}
 		free(q);
@@ -574,7 +583,17 @@ enum status act_cards_info(struct ac_call *k)
 		free(deck);
 		note_free(&note);
 		card_free(&cd);
+		/* Anki cannot schedule a card whose deck is gone (NotFoundError,
+		 * as for a missing card: {}); other failures fail the call */
+		if (o && (nst == ST_NOTFOUND || nst == ST_CORRUPT))
+			json_object_clear(o);
 		json_array_append_new(out, o ? o : json_object());
+		if (nst && nst != ST_NOTFOUND && nst != ST_CORRUPT) {
+			json_decref(out);
+			notetype_free(&nt);
+			free(ids);
+			return ac_fail_err(k, &e);
+		}
 	}
 	notetype_free(&nt);
 	free(ids);

@@ -2,10 +2,11 @@
 /*
  * act_misc.c - miscellaneous, profile and graphical actions
  * (ankiconnect.md §1.8, §1.9, §3.3, §3.5): version, requestPermission,
- * apiReflect, multi, the single configured profile, and the headless
+ * apiReflect, the single configured profile, and the headless
  * answers to the GUI actions (§3.3's "Headless daemon" column), plus the
  * actions whose library support comes in a later release (a clear error
- * naming what is missing).
+ * naming what is missing).  multi is in dispatch.c (its read actions
+ * share one snapshot).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +16,6 @@
 #include "actions.h"
 #include "col_decks.h"
 #include "col_store.h"
-
-/* Nested multi deeper than this is refused (each level is a C frame). */
-#define AC_MAX_MULTI_DEPTH 32
 
 enum status act_version(struct ac_call *k)
 {
@@ -92,34 +90,6 @@ enum status act_api_reflect(struct ac_call *k)
 	return ac_ok(k, res);
 }
 
-enum status act_multi(struct ac_call *k)
-{
-	json_t *acts = json_object_get(k->params, "actions");
-	if (!json_is_array(acts))
-		return ac_fail(k, "'%s' object is not iterable", ac_pytype(acts));
-	if (k->depth >= AC_MAX_MULTI_DEPTH)
-		return ac_fail(k,
-		               "maximum recursion depth exceeded (multi nested more than %d deep)",
-		               AC_MAX_MULTI_DEPTH);
-	json_t *out = json_array();
-	if (!out)
-		return ac_fail(k, "out of memory");
-	for (size_t i = 0; i < json_array_size(acts); i++) {
-		json_t *req = json_array_get(acts, i);
-		if (!json_is_object(req)) {
-			json_decref(out);
-			return ac_fail(k, "'%s' object has no attribute 'get'", ac_pytype(req));
-		}
-		json_t *reply = ac_handle(k->srv, req, false, NULL, false, k->depth + 1);
-		if (!reply) {
-			json_decref(out);
-			return ac_fail(k, "out of memory");
-		}
-		json_array_append_new(out, reply);
-	}
-	return ac_ok(k, out);
-}
-
 /* ---- profile, sync, collection ---- */
 
 enum status act_get_profiles(struct ac_call *k)
@@ -148,22 +118,6 @@ enum status act_sync(struct ac_call *k)
 enum status act_reload_collection(struct ac_call *k)
 {
 	return ac_ok(k, json_null());
-}
-
-enum status act_not_yet(struct ac_call *k)
-{
-	const char *what = "this feature";
-	const char *n = k->act->name;
-	if (strcmp(n, "answerCards") == 0 || strcmp(n, "setDueDate") == 0)
-		what = "the scheduler (answering cards and setting due dates)";
-	else if (strcmp(n, "exportPackage") == 0)
-		what = "package export (.apkg)";
-	else if (strcmp(n, "importPackage") == 0)
-		what = "package import (.apkg)";
-	else if (strcmp(n, "getCollectionStatsHTML") == 0)
-		what = "the statistics report";
-	return ac_fail(k, "%s is not available in anki-connectd yet: %s is not implemented", n,
-	               what);
 }
 
 /* ---- GUI actions, headless (§3.3) ---- */

@@ -33,8 +33,7 @@ enum status act_get_active_profile(struct ac_call *k);
 enum status act_load_profile(struct ac_call *k);
 enum status act_sync(struct ac_call *k);
 enum status act_reload_collection(struct ac_call *k);
-enum status act_not_yet(struct ac_call *k);
-/* issue 11: act_sched.c, act_packages.c, act_collstats.c */
+/* act_sched.c, act_packages.c, act_collstats.c */
 enum status act_answer_cards(struct ac_call *k);
 enum status act_set_due_date(struct ac_call *k);
 enum status act_export_package(struct ac_call *k);

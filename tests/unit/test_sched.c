@@ -525,6 +525,163 @@ static void test_fsrs_transitions(void **state)
 	            (uint32_t)roundf(ctx.fsrs_next.s[2].interval) + 1);
 }
 
+/* fsrs-rs 6.6's own test tables (inference.rs tests), run in Anki's
+ * single precision: memory states after fixed review sequences, next
+ * states, intervals per retention, SM-2 conversion, retrievability. */
+static const float fsrs5_test_params[19] = {
+    0.6845422f,    1.6790825f,  4.7349424f, 10.042885f,  7.4410233f,  0.64219797f, 1.071918f,
+    0.0025195254f, 1.432437f,   0.1544f,    0.8692766f,  2.0696752f,  0.0953f,     0.2975f,
+    2.4691248f,    0.19542035f, 3.201072f,  0.18046261f, 0.121442534f};
+
+static void assert_near(float got, float want, float tol, const char *what)
+{
+	if (!(fabsf(got - want) <= tol))
+		fail_msg("%s: %.9g, want %.9g", what, (double)got, (double)want);
+}
+
+/* assert_memory_state: Again the first day, then Good after 0 1 3 8 21 */
+static void memory_after_sequence(const float *w, size_t n, struct fsrs_memory *out)
+{
+	struct fsrs_model m;
+	struct errinfo e;
+	assert_int_equal(fsrs_model_init(&m, w, n, &e), ST_OK);
+	static const uint32_t ratings[6] = {1, 3, 3, 3, 3, 3}, days[6] = {0, 0, 1, 3, 8, 21};
+	struct fsrs_memory mem = {0};
+	for (int i = 0; i < 6; i++) {
+		struct fsrs_next_states ns;
+		assert_int_equal(fsrs_next_states(&m, i ? &mem : NULL, 0.9f, days[i], &ns, &e),
+		                 ST_OK);
+		mem = ns.s[ratings[i] - 1].memory;
+	}
+	*out = mem;
+}
+
+static void test_fsrs_upstream_vectors(void **state)
+{
+	(void)state;
+	struct errinfo e;
+	struct fsrs_model m;
+	struct fsrs_memory mem;
+	/* test_memory_state: default parameters, then short-term frozen */
+	memory_after_sequence(fsrs_default_params, 21, &mem);
+	assert_near(mem.stability, 53.62691f, 1e-4f, "S default");
+	assert_near(mem.difficulty, 6.3574867f, 1e-4f, "D default");
+	float frozen[21];
+	memcpy(frozen, fsrs_default_params, sizeof frozen);
+	frozen[17] = frozen[18] = frozen[19] = 0.0f;
+	memory_after_sequence(frozen, 21, &mem);
+	assert_near(mem.stability, 53.335106f, 1e-4f, "S frozen");
+	assert_near(mem.difficulty, 6.3574867f, 1e-4f, "D frozen");
+
+	/* test_memo_state: FSRS-5 parameters (filled to 21), history replayed */
+	assert_int_equal(fsrs_model_init(&m, fsrs5_test_params, 19, &e), ST_OK);
+	struct fsrs_review item[5] = {{1, 0}, {3, 1}, {3, 3}, {3, 8}, {3, 21}};
+	assert_int_equal(fsrs_memory_from_reviews(&m, item, 5, NULL, &mem, &e), ST_OK);
+	assert_true(mem.stability == 31.722992f);
+	assert_true(mem.difficulty == 7.382128f);
+	struct fsrs_memory given = {20.925528f, 7.005062f};
+	struct fsrs_next_states ns;
+	assert_int_equal(fsrs_next_states(&m, &given, 0.9f, 21, &ns, &e), ST_OK);
+	assert_true(ns.s[2].memory.stability == 40.87456f);
+	assert_true(ns.s[2].memory.difficulty == 6.9913807f);
+
+	/* test_next_states: after four reviews, 21 days later */
+	assert_int_equal(fsrs_memory_from_reviews(&m, item, 4, NULL, &mem, &e), ST_OK);
+	assert_int_equal(fsrs_next_states(&m, &mem, 0.9f, 21, &ns, &e), ST_OK);
+	static const float want[4][3] = {{2.9691455f, 8.000659f, 2.9691455f},
+	                                 {17.091452f, 7.6913934f, 17.091452f},
+	                                 {31.722992f, 7.382128f, 31.722992f},
+	                                 {71.7502f, 7.0728626f, 71.7502f}};
+	for (int b = 0; b < 4; b++) {
+		assert_true(ns.s[b].memory.stability == want[b][0]);
+		assert_true(ns.s[b].memory.difficulty == want[b][1]);
+		assert_true(ns.s[b].interval == want[b][2]);
+	}
+	assert_true(fsrs_next_interval(&m, 121.01552f, 0.9f) == 121.01551f);
+
+	/* test_next_interval: default model, S = 1, retention 0.1 .. 1.0 */
+	assert_int_equal(fsrs_model_init(&m, NULL, 0, &e), ST_OK);
+	static const int days[10] = {3116766, 34793, 2508, 387, 90, 27, 9, 3, 1, 1};
+	for (int i = 1; i <= 10; i++) {
+		float ivl = roundf(fsrs_next_interval(&m, 1.0f, (float)i / 10.0f));
+		if ((int)fmaxf(ivl, 1.0f) != days[i - 1])
+			fail_msg("retention %d0 %%: %g days, want %d", i, (double)ivl, days[i - 1]);
+	}
+
+	/* test_memory_from_sm2 (assert_approx_eq) */
+	static const float sm2[4][5] = {{2.5f, 10.0f, 0.9f, 10.0f, 6.9140563f},
+	                                {2.5f, 10.0f, 0.8f, 3.01572f, 9.393428f},
+	                                {2.5f, 10.0f, 0.95f, 24.841097f, 1.2974405f},
+	                                {1.3f, 20.0f, 0.9f, 20.0f, 10.0f}};
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(
+		    fsrs_memory_from_sm2(&m, sm2[i][0], sm2[i][1], sm2[i][2], &mem, &e), ST_OK);
+		assert_near(mem.stability, sm2[i][3], 1e-4f * sm2[i][3], "sm2 S");
+		assert_near(mem.difficulty, sm2[i][4], 1e-4f * sm2[i][4], "sm2 D");
+	}
+
+	/* test_current_retrievability: S = 1, decay 0.2 */
+	float w[21];
+	memcpy(w, fsrs_default_params, sizeof w);
+	w[20] = 0.2f;
+	assert_int_equal(fsrs_model_init(&m, w, 21, &e), ST_OK);
+	assert_true(fsrs_retrievability(&m, 0.0f, 1.0f) == 1.0f);
+	assert_true(fsrs_retrievability(&m, 1.0f, 1.0f) == 0.9f);
+	assert_true(fsrs_retrievability(&m, 2.0f, 1.0f) == 0.84028935f);
+	assert_true(fsrs_retrievability(&m, 3.0f, 1.0f) == 0.7985001f);
+}
+
+/* rslib states/steps.rs delay_secs and rounding_days tables, through the
+ * learning state's next states: again, hard, good delays per position. */
+static void test_steps_table(void **state)
+{
+	(void)state;
+	static const float s3[] = {1.0f, 10.0f, 100.0f};
+	struct sched_ctx ctx = ctx_default();
+	ctx.steps = s3;
+	ctx.nsteps = 3;
+	struct sched_state s = {.kind = SCHED_LEARNING};
+	static const struct {
+		uint32_t remaining, hard, good, good_remaining;
+	} t[] = {{3, 330, 600, 2}, {2, 600, 6000, 1}};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		s.learn.remaining_steps = t[i].remaining;
+		check_next(
+		    &s, &ctx,
+		    (struct exp_state[4]){{SCHED_LEARNING, 60, 3, 0},
+		                          {SCHED_LEARNING, t[i].hard, t[i].remaining, 0},
+		                          {SCHED_LEARNING, t[i].good, t[i].good_remaining, 0},
+		                          {SCHED_REVIEW, 4, 0, 0}});
+	}
+	s.learn.remaining_steps = 1;
+	check_next(&s, &ctx,
+	           (struct exp_state[4]){{SCHED_LEARNING, 60, 3, 0},
+	                                 {SCHED_LEARNING, 6000, 1, 0},
+	                                 {SCHED_REVIEW, 1, 0, 0},
+	                                 {SCHED_REVIEW, 4, 0, 0}});
+	/* a position past the steps (steps shortened): the first step's rules */
+	s.learn.remaining_steps = 7;
+	check_next(&s, &ctx,
+	           (struct exp_state[4]){{SCHED_LEARNING, 60, 3, 0},
+	                                 {SCHED_LEARNING, 330, 7, 0},
+	                                 {SCHED_LEARNING, 600, 2, 0},
+	                                 {SCHED_REVIEW, 4, 0, 0}});
+	/* a single 1.5-day step: hard 2.25 days, rounded to whole days (2) */
+	static const float day15[] = {1.5f * 1440.0f};
+	ctx.steps = day15;
+	ctx.nsteps = 1;
+	s.learn.remaining_steps = 1;
+	check_next(&s, &ctx,
+	           (struct exp_state[4]){{SCHED_LEARNING, 129600, 1, 0},
+	                                 {SCHED_LEARNING, 2 * 86400, 1, 0},
+	                                 {SCHED_REVIEW, 1, 0, 0},
+	                                 {SCHED_REVIEW, 4, 0, 0}});
+	assert_int_equal(sched_steps_current_secs(s3, 3, 3), 60);
+	assert_int_equal(sched_steps_current_secs(s3, 3, 1), 6000);
+	assert_int_equal(sched_steps_current_secs(s3, 3, 1002), 600); /* % 1000 */
+	assert_int_equal(sched_steps_current_secs(NULL, 0, 1), 0);
+}
+
 /* ---- property tests ---- */
 
 static uint64_t lcg(uint64_t *x)
@@ -763,6 +920,8 @@ int main(void)
 	    cmocka_unit_test(test_fsrs_model),
 	    cmocka_unit_test(test_fsrs_revlog_replay),
 	    cmocka_unit_test(test_fsrs_transitions),
+	    cmocka_unit_test(test_fsrs_upstream_vectors),
+	    cmocka_unit_test(test_steps_table),
 	    cmocka_unit_test(test_properties),
 	    cmocka_unit_test(test_card_data),
 	    cmocka_unit_test(test_labels),

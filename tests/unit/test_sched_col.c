@@ -988,6 +988,386 @@ static void test_labels(void **state)
 	assert_int_equal(sched_next_labels(fx.c, 12345, 0, l, NULL), ST_NOTFOUND);
 }
 
+/* ---- table-driven sequences, fuzz off (Anki's test builds) ----
+ * One card answered row after row at the given day (10:00 + offset
+ * seconds); each row gives the card columns afterwards, the review-log
+ * row written, and with FSRS the stored memory state.  Expected values
+ * were worked out by hand from rslib's scheduler/states and answering
+ * (SM-2), and for FSRS by an independent transcription of fsrs-rs 6.6's
+ * formulas in Python (f32 emulated; tests/integration/
+ * test_connectd_sched.py has the same reference), not by running this
+ * library. */
+
+struct seq_row {
+	int day, offset, ease;
+	int type, queue;
+	bool due_secs; /* due is seconds after the answer (learning) */
+	int64_t due, ivl, factor, left, reps, lapses;
+	int r_ivl, r_last, r_factor, r_type;
+	float s, d; /* FSRS: stored s/d (0 = not checked) */
+};
+
+static int64_t at_day(int day, int offset)
+{
+	return CREATED - 2 * 3600 + (int64_t)day * DAY + offset; /* 10:00 UTC */
+}
+
+static void run_seq(const struct seq_row *t, size_t n)
+{
+	struct sched_opts nofuzz = {true};
+	set_now(at_day(t[0].day, 0));
+	int64_t cid = add_card_in(1, fx.basic, 0, NULL);
+	for (size_t i = 0; i < n; i++) {
+		set_now(at_day(t[i].day, t[i].offset));
+		assert_int_equal(today(), t[i].day);
+		answer(cid, t[i].ease, 0, &nofuzz);
+		struct card cd = get_card(cid);
+		int64_t due = t[i].due_secs ? fx.now + t[i].due : t[i].due;
+		if (cd.type != t[i].type || cd.queue != t[i].queue || cd.due != due ||
+		    cd.ivl != t[i].ivl || cd.factor != t[i].factor || cd.left != t[i].left ||
+		    cd.reps != t[i].reps || cd.lapses != t[i].lapses)
+			fail_msg(
+			    "row %zu: type %d queue %d due %lld ivl %lld factor %lld left %lld "
+			    "reps %lld lapses %lld; want %d %d %lld %lld %lld %lld %lld %lld",
+			    i + 1, cd.type, cd.queue, (long long)cd.due, (long long)cd.ivl,
+			    (long long)cd.factor, (long long)cd.left, (long long)cd.reps,
+			    (long long)cd.lapses, t[i].type, t[i].queue, (long long)due,
+			    (long long)t[i].ivl, (long long)t[i].factor, (long long)t[i].left,
+			    (long long)t[i].reps, (long long)t[i].lapses);
+		struct sched_data dd;
+		assert_int_equal(sched_data_parse(cd.data, &dd, NULL), ST_OK);
+		if (t[i].s > 0.0f) {
+			if (!dd.has_s || !dd.has_d || fabsf(dd.s - t[i].s) > 1e-4f ||
+			    fabsf(dd.d - t[i].d) > 1e-3f)
+				fail_msg("row %zu: data %s, want s %g d %g", i + 1, cd.data,
+				         (double)t[i].s, (double)t[i].d);
+		} else {
+			assert_false(dd.has_s);
+		}
+		assert_true(dd.has_lrt && dd.lrt == fx.now);
+		sched_data_free(&dd);
+		card_free(&cd);
+		check_revlog(cid, t[i].ease, t[i].r_ivl, t[i].r_last, t[i].r_factor, 0,
+		             t[i].r_type);
+	}
+	char sql[96];
+	snprintf(sql, sizeof sql, "select count() from revlog where cid = %lld", (long long)cid);
+	assert_int_equal(q_int(sql), (int64_t)n);
+}
+
+/* SM-2, default preset: learning steps 1m 10m, graduating 1 / 4 days,
+ * relearning 10m, new interval 0 %, minimum 1 day, hard 1.2, easy 1.3 */
+static void test_sm2_table(void **state)
+{
+	(void)state;
+	fsrs_off();
+	set_conf(default_conf);
+	static const struct seq_row t[] = {
+	    /* new: Again, first step */
+	    {500, 0, 1, 1, 1, true, 60, 0, 0, 2, 1, 0, -60, 0, 0, 0, 0, 0},
+	    /* Hard on the first step: average of 1 and 10 min */
+	    {500, 60, 2, 1, 1, true, 330, 0, 0, 2, 2, 0, -330, -60, 0, 0, 0, 0},
+	    /* Good: second step; lastIvl is the current step (1 min) */
+	    {500, 400, 3, 1, 1, true, 600, 0, 0, 1, 3, 0, -600, -60, 0, 0, 0, 0},
+	    /* Hard on the last step repeats it */
+	    {500, 1000, 2, 1, 1, true, 600, 0, 0, 1, 4, 0, -600, -600, 0, 0, 0, 0},
+	    /* Good graduates: 1 day, ease 250 % */
+	    {500, 1600, 3, 2, 2, false, 501, 1, 2500, 0, 5, 0, 1, -600, 2500, 0, 0, 0},
+	    /* next day, Good: hard 1.2 -> 2, good 2.5 -> 3 (at least hard + 1) */
+	    {501, 0, 3, 2, 2, false, 504, 3, 2500, 0, 6, 0, 3, 1, 2500, 1, 0, 0},
+	    /* Hard: 3 * 1.2 = 3.6 -> 4, ease -15 % */
+	    {504, 0, 2, 2, 2, false, 508, 4, 2350, 0, 7, 0, 4, 3, 2350, 1, 0, 0},
+	    /* two days late, Easy: (4 + 2) * 2.35 * 1.3 = 18.3 -> 18, ease +15 % */
+	    {510, 0, 4, 2, 2, false, 528, 18, 2500, 0, 8, 0, 18, 4, 2500, 1, 0, 0},
+	    /* lapse: 18 * 0 % -> 1 day, relearning step 10 min, ease -20 % */
+	    {528, 0, 1, 3, 1, true, 600, 1, 2300, 1, 9, 1, -600, 18, 2300, 1, 0, 0},
+	    /* Again while relearning: no second lapse, log type relearning */
+	    {528, 60, 1, 3, 1, true, 600, 1, 2300, 1, 10, 1, -600, -600, 2300, 2, 0, 0},
+	    /* Good ends relearning with the lapse interval */
+	    {528, 120, 3, 2, 2, false, 529, 1, 2300, 0, 11, 1, 1, -600, 2300, 2, 0, 0},
+	    /* Good: 1 * 2.3 -> 2, at least hard (2) + 1 */
+	    {529, 0, 3, 2, 2, false, 532, 3, 2300, 0, 12, 1, 3, 1, 2300, 1, 0, 0},
+	    /* second lapse */
+	    {532, 0, 1, 3, 1, true, 600, 1, 2100, 1, 13, 2, -600, 3, 2100, 1, 0, 0},
+	    /* Hard on a single relearning step: 1.5 x 10 min */
+	    {532, 60, 2, 3, 1, true, 900, 1, 2100, 1, 14, 2, -900, -600, 2100, 2, 0, 0},
+	    /* Easy in relearning: the lapse interval + 1 day, ease unchanged */
+	    {532, 120, 4, 2, 2, false, 534, 2, 2100, 0, 15, 2, 2, -600, 2100, 2, 0, 0},
+	};
+	run_seq(t, sizeof t / sizeof t[0]);
+}
+
+static void fsrs5_short_term_conf(struct deckconf_config *c)
+{
+	static const float p5[19] = {0.6845422f, 1.6790825f,  4.7349424f,  10.042885f,
+	                             7.4410233f, 0.64219797f, 1.071918f,   0.0025195254f,
+	                             1.432437f,  0.1544f,     0.8692766f,  2.0696752f,
+	                             0.0953f,    0.2975f,     2.4691248f,  0.19542035f,
+	                             3.201072f,  0.18046261f, 0.121442534f};
+	f32_list_free(&c->learn_steps);
+	f32_list_free(&c->relearn_steps);
+	f32_list_free(&c->fsrs_params_5);
+	c->fsrs_params_5.v = malloc(sizeof p5);
+	assert_non_null(c->fsrs_params_5.v);
+	memcpy(c->fsrs_params_5.v, p5, sizeof p5);
+	c->fsrs_params_5.n = 19;
+	c->desired_retention = 0.95f;
+}
+
+static void test_fsrs_tables(void **state)
+{
+	(void)state;
+	set_conf(default_conf);
+	fsrs_on();
+	/* fsrs-rs default (FSRS-6) parameters, 90 %, default steps */
+	static const struct seq_row a[] = {
+	    /* S0 = w2, D0(3); revlog factor = ((D - 1) / 9 + 0.1) * 1000 */
+	    {300, 0, 3, 1, 1, true, 600, 0, 0, 1, 1, 0, -600, 0, 224, 0, 2.3065f, 2.118f},
+	    /* same day: short-term stability (here unchanged), graduates at 2.3 d */
+	    {300, 600, 3, 2, 2, false, 302, 2, 2500, 0, 2, 0, 2, -600, 223, 0, 2.3065f, 2.111f},
+	    /* on the due day, 2 days elapsed */
+	    {302, 0, 3, 2, 2, false, 313, 11, 2500, 0, 3, 0, 11, 2, 223, 1, 10.9713f, 2.104f},
+	    /* 3 days late, lapse (14 days elapsed) into the relearning step */
+	    {316, 0, 1, 3, 1, true, 600, 2, 2300, 1, 4, 1, -600, 11, 810, 1, 1.5839f, 7.39f},
+	    /* Good leaves relearning: same-day stability 1.6146 -> 2 days */
+	    {316, 600, 3, 2, 2, false, 318, 2, 2300, 0, 5, 1, 2, -600, 809, 2, 1.6146f, 7.378f},
+	    /* a day late, Hard */
+	    {319, 0, 2, 2, 2, false, 323, 4, 2150, 0, 6, 1, 4, 2, 905, 1, 4.2511f, 8.245f},
+	    /* on the due day (11:00), Easy */
+	    {323, 3600, 4, 2, 2, false, 336, 13, 2300, 0, 7, 1, 13, 4, 838, 1, 13.139f, 7.644f},
+	};
+	run_seq(a, sizeof a / sizeof a[0]);
+
+	/* custom FSRS-5 parameters (fsrs-rs's test set), 95 %, no learning or
+	 * relearning steps: intervals under half a day stay in (re)learning
+	 * for that many seconds (short-term scheduling) */
+	set_conf(fsrs5_short_term_conf);
+	static const struct seq_row b[] = {
+	    /* Again: S = w0, 0.315 days -> 27239 s */
+	    {400, 0, 1, 1, 1, true, 27239, 0, 0, 0, 1, 0, -27239, 0, 816, 0, 0.6845f, 7.441f},
+	    /* Again the same evening: short-term S 0.4877 -> 19406 s */
+	    {400, 28800, 1, 1, 1, true, 19406, 0, 0, 0, 2, 0, -19406, 0, 882, 0, 0.4877f, 8.034f},
+	    /* next day, Good: 0.75 days -> review, 1 day */
+	    {401, 0, 3, 2, 2, false, 402, 1, 2500, 0, 3, 0, 1, 0, 880, 0, 1.6225f, 8.018f},
+	    /* Good: 1.25 days -> at least hard (1) + 1 = 2 */
+	    {402, 0, 3, 2, 2, false, 404, 2, 2500, 0, 4, 0, 2, 1, 878, 1, 2.7208f, 8.002f},
+	    /* lapse: 0.45 days, no relearning steps: short-term relearning */
+	    {404, 0, 1, 3, 1, true, 39023, 1, 2300, 0, 5, 1, -39023, 2, 929, 1, 0.9807f, 8.461f},
+	    /* next day, Good: 0.90 days -> review, 1 day */
+	    {405, 0, 3, 2, 2, false, 406, 1, 2300, 0, 6, 1, 1, 0, 927, 2, 1.9475f, 8.444f},
+	};
+	run_seq(b, sizeof b / sizeof b[0]);
+	set_conf(default_conf);
+	fsrs_off();
+}
+
+/* ---- property test: random presets, answers and days, fuzz on ----
+ * After every answer: a review card's interval is at least 1 day and at
+ * most the preset's maximum (Anki's two documented exceptions allowed:
+ * SM-2 Easy out of relearning is the lapse interval + 1, an FSRS lapse
+ * without relearning steps keeps the model's interval), due = today +
+ * interval; a learning card is due within its step + 25 % (5 min at
+ * most) or on a later day; one review-log row per answer agreeing with
+ * the card; reps count answers; lapses never decrease; FSRS memory
+ * finite and in range, desired retention stored. */
+
+static uint64_t prop_x;
+static struct {
+	float steps[3], relearn[2];
+	size_t nsteps, nrelearn;
+	uint32_t max_ivl, min_lapse, grad_good, grad_easy;
+	float ivl_mult, hard, easy, lapse, dr;
+	bool custom_fsrs;
+} prop;
+
+static uint64_t prop_rand(uint64_t n)
+{
+	prop_x = prop_x * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (prop_x >> 33) % n;
+}
+
+static float prop_frand(float lo, float hi)
+{
+	return lo + (hi - lo) * (float)prop_rand(100001) / 100000.0f;
+}
+
+static void prop_conf(struct deckconf_config *c)
+{
+	static const float p21[21] = {0.4f,  0.9f,  2.3f,  10.9f, 4.93f, 0.94f, 0.86f,
+	                              0.01f, 1.49f, 0.14f, 0.94f, 2.18f, 0.05f, 0.34f,
+	                              1.26f, 0.29f, 2.61f, 0.5f,  0.3f,  0.1f,  0.2f};
+	default_conf(c);
+	f32_list_free(&c->learn_steps);
+	f32_list_free(&c->relearn_steps);
+	if (prop.nsteps) {
+		c->learn_steps.v = malloc(prop.nsteps * sizeof(float));
+		assert_non_null(c->learn_steps.v);
+		memcpy(c->learn_steps.v, prop.steps, prop.nsteps * sizeof(float));
+		c->learn_steps.n = prop.nsteps;
+	}
+	if (prop.nrelearn) {
+		c->relearn_steps.v = malloc(prop.nrelearn * sizeof(float));
+		assert_non_null(c->relearn_steps.v);
+		memcpy(c->relearn_steps.v, prop.relearn, prop.nrelearn * sizeof(float));
+		c->relearn_steps.n = prop.nrelearn;
+	}
+	c->maximum_review_interval = prop.max_ivl;
+	c->minimum_lapse_interval = prop.min_lapse;
+	c->graduating_interval_good = prop.grad_good;
+	c->graduating_interval_easy = prop.grad_easy;
+	c->interval_multiplier = prop.ivl_mult;
+	c->hard_multiplier = prop.hard;
+	c->easy_multiplier = prop.easy;
+	c->lapse_multiplier = prop.lapse;
+	c->desired_retention = prop.dr;
+	c->leech_threshold = 4;
+	c->leech_action = 1; /* tag only: keep the card in play */
+	if (prop.custom_fsrs) {
+		f32_list_free(&c->fsrs_params_6);
+		c->fsrs_params_6.v = malloc(sizeof p21);
+		assert_non_null(c->fsrs_params_6.v);
+		memcpy(c->fsrs_params_6.v, p21, sizeof p21);
+		c->fsrs_params_6.n = 21;
+	}
+}
+
+static void test_property_sequences(void **state)
+{
+	(void)state;
+	static const float step_menu[] = {1.0f, 10.0f, 60.0f, 1440.0f, 0.5f};
+	prop_x = 20240110;
+	int64_t now = CREATED + 700 * DAY;
+	size_t answers = 0, seen[4] = {0}; /* results: review, learning, relearning, day learning */
+	for (int round = 0; round < 24; round++) {
+		prop.nsteps = prop_rand(4);
+		for (size_t i = 0; i < prop.nsteps; i++)
+			prop.steps[i] = step_menu[prop_rand(5)];
+		prop.nrelearn = prop_rand(3);
+		for (size_t i = 0; i < prop.nrelearn; i++)
+			prop.relearn[i] = step_menu[prop_rand(4)];
+		prop.max_ivl = prop_rand(3) ? 1 + (uint32_t)prop_rand(200) : 36500;
+		prop.min_lapse = 1 + (uint32_t)prop_rand(5);
+		prop.grad_good = 1 + (uint32_t)prop_rand(4);
+		prop.grad_easy = prop.grad_good + (uint32_t)prop_rand(6);
+		prop.ivl_mult = prop_frand(0.5f, 2.0f);
+		prop.hard = prop_frand(0.5f, 1.3f);
+		prop.easy = prop_frand(1.0f, 3.0f);
+		prop.lapse = prop_frand(0.0f, 1.0f);
+		prop.dr = prop_frand(0.7f, 0.97f);
+		prop.custom_fsrs = prop_rand(2);
+		bool fsrs = prop_rand(2);
+		set_conf(prop_conf);
+		if (fsrs)
+			fsrs_on();
+		else
+			fsrs_off();
+		set_now(now);
+		int64_t cids[4];
+		struct card prev[4];
+		for (int i = 0; i < 4; i++) {
+			cids[i] = add_card_in(1, fx.basic, 0, NULL);
+			prev[i] = get_card(cids[i]);
+		}
+		assert_int_equal(col_begin(fx.c, NULL), ST_OK); /* one commit per round */
+		for (int step = 0; step < 40; step++) {
+			now += (int64_t)prop_rand(3) == 0 ? (int64_t)prop_rand(4 * DAY)
+			                                  : (int64_t)prop_rand(1200);
+			set_now(now);
+			int k = (int)prop_rand(4);
+			int ease = 1 + (int)prop_rand(4);
+			int64_t nrev = q_int("select count() from revlog");
+			answer(cids[k], ease, 0, NULL);
+			answers++;
+			assert_int_equal(q_int("select count() from revlog"), nrev + 1);
+			struct card cd = get_card(cids[k]);
+			const struct card *pv = &prev[k];
+			int64_t d = today();
+			char where[160];
+			snprintf(where, sizeof where,
+			         "round %d step %d ease %d fsrs %d (from type %d)", round, step,
+			         ease, fsrs, pv->type);
+			if (cd.reps != pv->reps + 1 || cd.lapses < pv->lapses)
+				fail_msg("%s: reps %lld lapses %lld", where, (long long)cd.reps,
+				         (long long)cd.lapses);
+			/* the newest log row describes this answer */
+			sqlite3_stmt *st;
+			assert_int_equal(
+			    sqlite3_prepare_v2(col_db(fx.c),
+			                       "select ease, ivl, factor, type, time from revlog "
+			                       "where cid = ?1 order by id desc limit 1",
+			                       -1, &st, NULL),
+			    SQLITE_OK);
+			sqlite3_bind_int64(st, 1, cd.id);
+			assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+			int64_t r_ease = sqlite3_column_int64(st, 0),
+			        r_ivl = sqlite3_column_int64(st, 1),
+			        r_factor = sqlite3_column_int64(st, 2),
+			        r_type = sqlite3_column_int64(st, 3);
+			sqlite3_finalize(st);
+			assert_int_equal(r_ease, ease);
+			assert_true(r_factor >= 0 && r_type >= 0 && r_type <= 3);
+			if (cd.type == 2) {
+				uint32_t max = prop.max_ivl;
+				bool relearn_easy = !fsrs && pv->type == 3 && ease == 4;
+				bool fsrs_lapse =
+				    fsrs && pv->type == 2 && ease == 1 && !prop.nrelearn;
+				if (cd.ivl < 1 ||
+				    (cd.ivl > max && !(relearn_easy && cd.ivl <= max + 1) &&
+				     !fsrs_lapse))
+					fail_msg("%s: review interval %lld, max %u", where,
+					         (long long)cd.ivl, max);
+				assert_int_equal(cd.queue, 2);
+				assert_int_equal(cd.due, d + cd.ivl);
+				assert_int_equal(r_ivl, cd.ivl);
+				assert_int_equal(cd.left, 0);
+				if (!fsrs)
+					assert_true(cd.factor >= 1300);
+			} else {
+				assert_true(cd.type == 1 || cd.type == 3);
+				if (cd.queue == 1) {
+					assert_true(r_ivl < 0);
+					int64_t secs = -r_ivl;
+					int64_t fz = secs / 4 < 300 ? secs / 4 : 300;
+					if (cd.due < now + secs || cd.due > now + secs + fz)
+						fail_msg("%s: due in %lld s for a %lld s step",
+						         where, (long long)(cd.due - now),
+						         (long long)secs);
+				} else {
+					assert_int_equal(cd.queue, 3);
+					assert_true(r_ivl >= 1);
+					assert_int_equal(cd.due, d + r_ivl);
+				}
+			}
+			struct sched_data dd;
+			assert_int_equal(sched_data_parse(cd.data, &dd, NULL), ST_OK);
+			assert_true(dd.has_lrt && dd.lrt == now);
+			if (fsrs) {
+				assert_true(dd.has_s && dd.has_d && dd.has_dr);
+				if (!isfinite(dd.s) || dd.s < 0.001f || dd.s > 36500.0f ||
+				    !isfinite(dd.d) || dd.d < 1.0f || dd.d > 10.0f)
+					fail_msg("%s: memory state s %g d %g", where, (double)dd.s,
+					         (double)dd.d);
+				assert_true(fabsf(dd.dr - sched_round_places(prop.dr, 2)) < 1e-6f);
+			} else {
+				assert_false(dd.has_s);
+			}
+			sched_data_free(&dd);
+			seen[cd.type == 2 ? 0 : cd.queue == 3 ? 3 : cd.type == 1 ? 1 : 2]++;
+			card_free(&prev[k]);
+			prev[k] = cd;
+		}
+		assert_int_equal(col_commit(fx.c, NULL), ST_OK);
+		for (int i = 0; i < 4; i++)
+			card_free(&prev[i]);
+	}
+	assert_int_equal(answers, 24 * 40);
+	for (int i = 0; i < 4; i++) /* every kind of result was checked */
+		if (seen[i] < 10)
+			fail_msg("result kind %d seen %zu times", i, seen[i]);
+	set_conf(default_conf);
+	fsrs_off();
+}
+
 /* ---- Set Due Date ---- */
 
 static void test_set_due_date(void **state)
@@ -1076,6 +1456,9 @@ int main(void)
 	    cmocka_unit_test(test_batch),
 	    cmocka_unit_test(test_labels),
 	    cmocka_unit_test(test_set_due_date),
+	    cmocka_unit_test(test_sm2_table),
+	    cmocka_unit_test(test_fsrs_tables),
+	    cmocka_unit_test(test_property_sequences),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
