@@ -13,6 +13,11 @@
  * Invariant: every object file in users/<user>/media/ of the new snapshot
  * is referenced by at least one entry when this step returns (objects of
  * abandoned attempts are removed).
+ *
+ * The sync server's own temporaries (media_name.h: an upload being
+ * extracted, or left by a crash until the server sweeps them) are skipped:
+ * they hold partial bytes under names no client can use, the server
+ * deletes them on its next open, and a restore must not bring them back.
  */
 #include "backup_media.h"
 
@@ -30,6 +35,7 @@
 #include "backup_fs.h"
 #include "backup_sqlite.h"
 #include "log.h"
+#include "media_name.h"
 #include "path.h"
 
 /* A stored object of this user in the new snapshot. */
@@ -413,7 +419,8 @@ static enum status scan_folder(struct mctx *m, struct backup_entry **out, size_t
 	struct dirent *de;
 	errno = 0;
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    media_name_is_tmp(de->d_name))
 			continue;
 		if (backup_run_stopped(m->run)) {
 			st = errinfo_set(e, ST_IO, "interrupted");
