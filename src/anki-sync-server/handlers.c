@@ -125,6 +125,8 @@ void handle_host_key(struct sreq *q)
 	int ok = 0;
 	struct errinfo e;
 	enum status st = ST_OK;
+	if (ent.hashed)
+		prio_background(); /* PBKDF2: a quarter second of CPU */
 	if (ent.name && ent.secret)
 		st = users_verify(&ent, json_string_value(p), json_string_length(p), &ok, &e);
 	else if (use)

@@ -3,13 +3,24 @@
  * routes.c - from HTTP request to sync method: the route table, the
  * anki-sync header or legacy multipart form, client IP, authentication,
  * body decoding into memory or a temporary file, reply framing, metrics
- * and the access log (sync-protocol.md §1, §2.1, §6.1).
+ * and the access log (sync-protocol.md §1, §2.1, §5.2, §6.1).
  *
  * Order of checks, as the official server makes them (so each bad request
  * gets the same status): unknown method name (400), client IP (500),
  * anki-sync header or multipart (400), body decoding (400), host key
  * (403), then the method.  Every error is answered only after the whole
  * body was read, so the client always gets to read it.
+ *
+ * The legacy media begin comes in two more forms (§1.6, §5.2): a multipart
+ * POST whose field "v" carries the client version, and GET /msync/begin
+ * ?k=<hkey>&v=<version>.  Both become the payload {"v": <version>}, as the
+ * official router injects it, so the begin handler sees one form.  The GET
+ * form is checked in the official order: the query string (each of k and
+ * v exactly once, else 400 with axum's text), then the host key (403),
+ * then the version (400 "missing client version"); it needs no client IP
+ * (the official GET handler never extracts one), and its reply is plain
+ * (version 10).  The host key in the query never reaches a log: the access
+ * line and error lines carry the path only.
  *
  * Adding a method: give its row in smethods[] a handler.  Rows without one
  * answer 400, which the official client shows as "please check the
@@ -28,10 +39,13 @@
 #include "server.h"
 #include "syncproto_col.h"
 #include "syncproto_gzip.h"
+#include "text.h"
 #include "zstdio.h"
 
 #define TEXT_PLAIN "text/plain; charset=utf-8"
 #define OCTETS "application/octet-stream"
+/* Multipart field "v" (a client version, tens of bytes): more is refused. */
+#define FORM_V_MAX (64u * 1024)
 
 const struct smethod_def smethods[] = {
     {"hostKey", SM_HOSTKEY, PAYLOAD_JSON, 0, SMALL_JSON_MAX, handle_host_key},
@@ -79,6 +93,8 @@ struct sreq {
 	struct httpd_form *form;
 	char f_c[16], f_k[SYNC_HKEY_MAX + 1], f_s[SYNC_SKEY_MAX + 1];
 	int have_c;
+	struct buf f_v; /* multipart "v" (legacy media begin) */
+	int have_v;
 	int spool_fd;
 	uint64_t spool_len;
 	/* decoded payload */
@@ -358,6 +374,15 @@ static enum status form_field(void *ctx, const char *field, const void *data, si
 		dst[have + len] = '\0';
 		return ST_OK;
 	}
+	if (strcmp(field, "v") == 0) {
+		/* A later "v" replaces an earlier one, as in the official parser. */
+		if (off == 0)
+			buf_reset(&q->f_v);
+		q->have_v = 1;
+		if (off != q->f_v.len || buf_append(&q->f_v, data, len, NULL))
+			return ST_INVALID;
+		return ST_OK;
+	}
 	if (strcmp(field, "data") != 0 || len == 0)
 		return ST_OK;
 	if (off == 0 && q->spool_len > 0) {
@@ -449,6 +474,40 @@ static enum status legacy_decode(struct sreq *q, struct errinfo *e)
 	return st;
 }
 
+/* The payload {"v": <version>} of a legacy media begin that named its
+ * version outside the JSON (multipart field, GET query), as the official
+ * router injects it.  Only the emptiness of the version matters to begin:
+ * bad UTF-8 is read lossily (as the official query decoder does) and NUL
+ * bytes become '?', so the JSON stays parseable and as empty as the
+ * original. */
+static enum status begin_payload(struct sreq *q, const char *v, size_t len, struct errinfo *e)
+{
+	struct buf txt;
+	buf_init(&txt, 4 * (size_t)FORM_V_MAX);
+	enum status st = text_utf8_lossy(v, len, &txt, e);
+	for (size_t i = 0; st == ST_OK && i < txt.len; i++)
+		if (txt.data[i] == '\0')
+			txt.data[i] = '?';
+	json_t *o = NULL;
+	char *dump = NULL;
+	if (st == ST_OK) {
+		const char *text = txt.data ? (const char *)txt.data : "";
+		o = json_object();
+		if (!o || json_object_set_new(o, "v", json_stringn(text, txt.len)) ||
+		    !(dump = json_dumps(o, JSON_COMPACT)))
+			st = errinfo_set(e, ST_NOMEM, "out of memory");
+	}
+	json_decref(o);
+	buf_free(&txt);
+	if (st == ST_OK) {
+		buf_free(&q->json);
+		buf_init(&q->json, SMALL_JSON_MAX);
+		st = buf_append_str(&q->json, dump, e);
+	}
+	free(dump);
+	return st;
+}
+
 /* ---- the sync route ---- */
 
 static const struct smethod_def *find_method(const struct smethod_def *tab, size_t n,
@@ -458,6 +517,14 @@ static const struct smethod_def *find_method(const struct smethod_def *tab, size
 		if (strcmp(tab[i].name, name) == 0)
 			return &tab[i];
 	return NULL;
+}
+
+/* Methods whose work is proportional to a collection or to media: their
+ * connection yields to the others (prio.c). */
+static int bulk_method(enum smethod id)
+{
+	return id == SM_UPLOAD || id == SM_DOWNLOAD || id == SM_MEDIA_UPLOAD ||
+	       id == SM_MEDIA_DOWNLOAD;
 }
 
 static struct sreq *sreq_new(struct httpd_req *r, struct server *srv, enum rkind kind)
@@ -471,8 +538,28 @@ static struct sreq *sreq_new(struct httpd_req *r, struct server *srv, enum rkind
 	q->spool_fd = -1;
 	q->version = SYNC_VERSION_MAX;
 	buf_init(&q->json, 1);
+	buf_init(&q->f_v, FORM_V_MAX);
 	httpd_req_set_ctx(r, q);
 	return q;
+}
+
+/* q->ip per SYNC_IP_HEADER; 0 (and "-") when the configured header is
+ * missing or unusable. */
+static int client_ip(struct sreq *q)
+{
+	struct server *srv = q->srv;
+	if (srv->cfg.ip_source == SYNC_IP_CONNECT_INFO) {
+		httpd_req_peer(q->r, q->ip, sizeof q->ip);
+		return 1;
+	}
+	int last = 0;
+	const char *hn = syncproto_ip_header_name(srv->cfg.ip_source, &last);
+	if (syncproto_ip_from_header(srv->cfg.ip_source, httpd_req_header(q->r, hn, last), q->ip,
+	                             sizeof q->ip, NULL)) {
+		snprintf(q->ip, sizeof q->ip, "-");
+		return 0;
+	}
+	return 1;
 }
 
 static void fail_early(struct sreq *q, int status, const char *why)
@@ -501,19 +588,13 @@ static void begin_common(struct httpd_req *r, struct server *srv, const char *pr
 		httpd_reply(r, 400, TEXT_PLAIN, msg, sizeof msg - 1, NULL);
 		return;
 	}
+	if (bulk_method(q->m->id))
+		prio_background();
 	/* Client address per SYNC_IP_HEADER (only for the log, but a missing
 	 * header fails the request as in the official server). */
-	if (srv->cfg.ip_source == SYNC_IP_CONNECT_INFO) {
-		httpd_req_peer(r, q->ip, sizeof q->ip);
-	} else {
-		int last = 0;
-		const char *hn = syncproto_ip_header_name(srv->cfg.ip_source, &last);
-		if (syncproto_ip_from_header(srv->cfg.ip_source, httpd_req_header(r, hn, last),
-		                             q->ip, sizeof q->ip, NULL)) {
-			snprintf(q->ip, sizeof q->ip, "-");
-			fail_early(q, 500, "missing ip");
-			return;
-		}
+	if (!client_ip(q)) {
+		fail_early(q, 500, "missing ip");
+		return;
 	}
 	struct errinfo e;
 	const char *sh = httpd_req_header(r, "anki-sync", 0);
@@ -605,6 +686,10 @@ static void end_sync(struct httpd_req *r, void *arg)
 		q->form = NULL;
 		if (fst || httpd_req_body_overflow(r)) {
 			q->err = 400, q->why = "invalid multipart";
+		} else if (q->have_v &&
+		           !text_utf8_valid(q->f_v.data ? (const char *)q->f_v.data : "",
+		                            q->f_v.len)) {
+			q->err = 400, q->why = "malformed v"; /* the official field.text() */
 		} else {
 			authenticate(q, q->f_k);
 			if (!q->err && payload_open(q, &e) != ST_OK) {
@@ -619,6 +704,10 @@ static void end_sync(struct httpd_req *r, void *arg)
 					q->err = 500, q->why = "decoding legacy body",
 					log_warnx("%s", e.msg);
 			}
+			if (!q->err && q->have_v && q->m->id == SM_MEDIA_BEGIN &&
+			    begin_payload(q, q->f_v.data ? (const char *)q->f_v.data : "",
+			                  q->f_v.len, &e))
+				q->err = 500, q->why = "out of memory";
 		}
 	}
 	if (q->err) {
@@ -629,13 +718,101 @@ static void end_sync(struct httpd_req *r, void *arg)
 		sreq_reply_error(q, 403, "invalid hkey");
 		return;
 	}
-	if (q->up_open && fsync(q->up.fd) != 0) {
+	/* A full upload becomes the collection by rename, so its data must
+	 * be on disk first.  A media upload's spool is only read and then
+	 * dropped (the media files are written and made durable by the
+	 * media library as its settings say): an fsync per batch would cost
+	 * a disk flush per 25 files for nothing. */
+	if (q->up_open && q->m->id != SM_MEDIA_UPLOAD && fsync(q->up.fd) != 0) {
 		sreq_reply_error(q, 500, "fsync of the upload failed");
 		return;
 	}
 	if (!q->m->handle) {
 		static const char msg[] = "Invalid URL: sync method not implemented by this server";
 		httpd_reply(r, 400, TEXT_PLAIN, msg, sizeof msg - 1, NULL);
+		return;
+	}
+	q->m->handle(q);
+	/* A spooled body the handler did not keep goes now, before the reply
+	 * is sent: a client that looks at the folder once it has its answer
+	 * must not find it (routes_done runs only after the reply is out). */
+	if (q->up_open && !q->up_taken)
+		afile_abort(&q->up);
+	if (!httpd_req_replied(r))
+		sreq_reply_error(q, 500, "handler made no reply");
+}
+
+/* ---- GET /msync/begin?k=<hkey>&v=<version> (legacy, §1.6, §5.2) ---- */
+
+static void begin_msync_get(struct httpd_req *r, void *arg)
+{
+	struct sreq *q = sreq_new(r, arg, RK_SYNC);
+	if (!q) {
+		httpd_reply(r, 500, TEXT_PLAIN, "500", 3, NULL);
+		return;
+	}
+	q->m = find_method(mmethods, sizeof mmethods / sizeof mmethods[0], "begin");
+	q->legacy = 1;
+	q->version = SYNC_VERSION_V2TZ; /* "SyncVersion::multipart()": a plain reply */
+	/* For the log only: the official GET handler extracts no client IP,
+	 * so a missing SYNC_IP_HEADER header is no error here. */
+	client_ip(q);
+	httpd_req_discard_body(r);
+}
+
+/* The official handler reads the query into a struct with two required
+ * strings: each of k and v must occur exactly once (other names are
+ * ignored); otherwise axum answers 400 with this text. */
+static const char *query_problem(unsigned nk, unsigned nv)
+{
+	if (nk > 1)
+		return "duplicate field `k`";
+	if (nv > 1)
+		return "duplicate field `v`";
+	if (nk == 0)
+		return "missing field `k`";
+	if (nv == 0)
+		return "missing field `v`";
+	return NULL;
+}
+
+static void end_msync_get(struct httpd_req *r, void *arg)
+{
+	(void)arg;
+	struct sreq *q = httpd_req_ctx(r);
+	if (!q)
+		return;
+	unsigned nk = 0, nv = 0;
+	size_t lk = 0, lv = 0;
+	const char *k = httpd_req_query(r, "k", &nk, &lk);
+	const char *v = httpd_req_query(r, "v", &nv, &lv);
+	const char *bad = query_problem(nk, nv);
+	if (bad) {
+		char msg[96];
+		int n = snprintf(msg, sizeof msg, "Failed to deserialize query string: %s", bad);
+		q->why = bad;
+		log_debug("%s %s: 400 %s", q->ip, httpd_req_path(r), bad);
+		httpd_reply(r, 400, TEXT_PLAIN, msg, (size_t)n, NULL);
+		return;
+	}
+	/* A key that cannot be a host key (too long, NUL inside) is left
+	 * empty: it names nobody, so the answer is 403 as for any other. */
+	if (k && lk <= SYNC_HKEY_MAX && !memchr(k, '\0', lk)) {
+		memcpy(q->f_k, k, lk);
+		q->f_k[lk] = '\0';
+	}
+	authenticate(q, q->f_k);
+	if (q->err) {
+		sreq_reply_error(q, q->err, q->why);
+		return;
+	}
+	if (q->auth_failed) {
+		sreq_reply_error(q, 403, "invalid hkey");
+		return;
+	}
+	struct errinfo e;
+	if (begin_payload(q, v ? v : "", lv, &e)) {
+		sreq_reply_error(q, 500, e.msg);
 		return;
 	}
 	q->m->handle(q);
@@ -684,8 +861,8 @@ size_t routes_build(struct server *srv, struct httpd_route *out, size_t cap)
 {
 	const struct httpd_route routes[] = {
 	    {"POST", "/sync/", begin_sync, body_sync, end_sync, srv},
-	    /* The legacy GET form of media begin: phase 2 (media sync). */
 	    {"POST", "/msync/", begin_msync, body_sync, end_sync, srv},
+	    {"GET", "/msync/begin", begin_msync_get, NULL, end_msync_get, srv},
 	    {"GET", "/health", begin_plain, NULL, end_plain, srv},
 	    {"GET", "/metrics", begin_plain, NULL, end_plain, srv},
 	};
@@ -738,5 +915,6 @@ void routes_done(struct httpd_req *r, void *ctx, const struct httpd_done_info *i
 	else if (q->up_open && q->up.fd >= 0)
 		close(q->up.fd);
 	buf_free(&q->json);
+	buf_free(&q->f_v);
 	free(q);
 }

@@ -185,6 +185,14 @@ enum status sync_col_create(const char *path, struct errinfo *e);
  * offset 0, *size bytes).  The stored file is not changed. */
 enum status sync_col_legacy_copy(const char *path, int *fd, uint64_t *size, struct errinfo *e);
 
+/* ---- priorities (prio.c) ---- */
+
+/* Lower the calling connection thread's CPU and I/O priority for bulk
+ * work (full upload/download, media transfers, password hashing), so other
+ * users' requests are not slowed by it.  Idempotent; failures are only
+ * logged (the work still runs, at normal priority). */
+void prio_background(void);
+
 /* ---- requests (routes.c, handlers.c) ---- */
 enum payload_kind { PAYLOAD_JSON, PAYLOAD_FILE };
 

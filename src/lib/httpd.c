@@ -260,6 +260,39 @@ const char *httpd_req_header(struct httpd_req *r, const char *name, int last)
 	return f.value;
 }
 
+struct query_find {
+	const char *name;
+	size_t name_len;
+	const char *value;
+	size_t value_len;
+	unsigned count;
+};
+
+static enum MHD_Result query_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  size_t key_size, const char *value, size_t value_size)
+{
+	(void)kind;
+	struct query_find *f = cls;
+	/* Sizes, not strlen: a decoded "%00" must not shorten a name or value. */
+	if (key && key_size == f->name_len && memcmp(key, f->name, key_size) == 0 &&
+	    f->count++ == 0) {
+		f->value = value ? value : "";
+		f->value_len = value ? value_size : 0;
+	}
+	return MHD_YES;
+}
+
+const char *httpd_req_query(struct httpd_req *r, const char *name, unsigned *count, size_t *len)
+{
+	struct query_find f = {name, strlen(name), NULL, 0, 0};
+	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, query_iter, &f);
+	if (count)
+		*count = f.count;
+	if (len)
+		*len = f.value_len;
+	return f.value;
+}
+
 void httpd_req_peer(struct httpd_req *r, char *out, size_t cap)
 {
 	const union MHD_ConnectionInfo *ci =

@@ -94,6 +94,13 @@ const char *httpd_req_path(const struct httpd_req *r);
 /* A request header (case-insensitive name), its first or last occurrence;
  * NULL when absent. */
 const char *httpd_req_header(struct httpd_req *r, const char *name, int last);
+/* A query-string argument (exact, case-sensitive name), decoded by
+ * libmicrohttpd (%XX escapes, '+' as space): its first occurrence, NULL
+ * when absent, "" for a bare "name" without '='.  *count (may be NULL)
+ * receives how many times name occurs; *len (may be NULL) the decoded
+ * length of the value returned, which may hold NUL bytes.  The value lives
+ * as long as the request. */
+const char *httpd_req_query(struct httpd_req *r, const char *name, unsigned *count, size_t *len);
 /* The socket peer's address as text ("127.0.0.1", "::1"). */
 void httpd_req_peer(struct httpd_req *r, char *out, size_t cap);
 

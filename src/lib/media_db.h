@@ -76,6 +76,9 @@ struct media_db;
  * MEDIA_DB_BUSY_MS.  *out is freed with media_db_close. */
 enum status media_db_open(const char *path, unsigned flags, struct media_db **out,
                           struct errinfo *e);
+/* Close (rolling back an open transaction).  A writable handle that
+ * committed nothing first folds a leftover WAL into the database
+ * (truncating checkpoint), so the next opens need not read it again. */
 void media_db_close(struct media_db *db);
 sqlite3 *media_db_sqlite(struct media_db *db);
 

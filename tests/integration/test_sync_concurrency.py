@@ -123,3 +123,69 @@ def test_same_user_twice_at_once(procs, tmp_path):
         stored = tmp_path / "base" / "user" / "collection.anki2"
         now = content(str(stored))
         assert now in expected
+
+
+def thread_nices(pid):
+    """{tid: nice} of every thread of process pid (field 19 of stat)."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+        out[int(tid)] = int(fields[16])
+    return out
+
+
+def wait_for_background_thread(pid, busy):
+    """Poll while busy() until a thread of pid runs at nice 10; returns the
+    nices seen then (or the last ones seen)."""
+    deadline = time.monotonic() + 20
+    nices = thread_nices(pid)
+    while busy() and time.monotonic() < deadline:
+        nices = thread_nices(pid)
+        if 10 in nices.values():
+            break
+        time.sleep(0.01)
+    return nices
+
+
+def test_bulk_work_yields_cpu_to_other_users(procs, tmp_path):
+    """A full upload's connection thread drops to nice 10 (and the lowest
+    best-effort I/O priority) for the upload; the other threads, among them
+    the one answering another user's meta meanwhile, stay at 0."""
+    from syncclient import zstd_frame
+    p, url = start_server(procs, tmp_path / "base", users=("up:pw", "other:pw"))
+    up, other = Client(url), Client(url)
+    up.login("up", "pw")
+    other.login("other", "pw")
+    up.meta()
+    other.meta()
+    assert set(thread_nices(p.p.pid).values()) == {0}
+    body = zstd_frame(os.urandom(16 * 65536))
+    t, out = run_in_thread(lambda: up.request("upload", raw_body=body, chunk_size=65536,
+                                              slow=0.25))
+    nices = wait_for_background_thread(p.p.pid, t.is_alive)
+    assert t.is_alive(), "the upload ended before its thread was seen"
+    other.meta()  # answered meanwhile, by a thread at normal priority
+    t.join()
+    assert "error" not in out, out
+    assert 10 in nices.values(), nices
+    assert nices[p.p.pid] == 0  # the main thread (signals, users file)
+    assert sorted(nices.values()).count(10) == 1, nices
+    # a new connection gets a new thread at normal priority
+    assert "media_usn" in other.meta()
+
+
+def test_password_hashing_yields_cpu(procs, tmp_path):
+    """A login against a PBKDF2 hash runs at background priority."""
+    slow = slow_hash("slowpw")
+    p, url = start_server(procs, tmp_path / "base", users=(f"slow:{slow}",),
+                          env={"PASSWORDS_HASHED": "1"})
+    t, out = run_in_thread(lambda: Client(url).login("slow", "slowpw"))
+    nices = wait_for_background_thread(p.p.pid, t.is_alive)
+    t.join()
+    assert "error" not in out, out
+    assert 10 in nices.values(), nices
+    assert nices[p.p.pid] == 0

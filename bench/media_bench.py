@@ -1,0 +1,367 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""The media sync benchmark of bench-media.sh (issue 5, performance), on the
+release anki-sync-server:
+
+  1. a first media sync of FILES files / MB MiB of incompressible data (the
+     default 50,000 / 2048 is "a big collection's media"): device A uploads
+     everything (uploadChanges batches exactly as the official client makes
+     them, §5.4 / §7.5: up to 25 files, no more added once the batch passed
+     2.5 MiB), then device B downloads everything (mediaChanges from 0,
+     downloadFiles in requests of 25 names, dropping as many names as files
+     came back, each file written to B's media folder as the client writes
+     it, then mediaSanity).  The upload bodies (zip, then one zstd frame)
+     are built before the clock starts, so the Python zipping is not timed;
+     the download side's zstd decoding, unzipping and writing is the
+     client's real work and is timed.  Each direction is reported as MB/s
+     and as a ratio to moving the same bytes with plain libzip + write(2)
+     in the same run (bench/bench_media_unzip.c; no fsync, because the
+     server's media writes are not durable by default either).  The unzip
+     baseline runs before the sync and again after it (the ratios use the
+     mean: file creation gets slower as a file system fills with recently
+     freed inodes, markedly on ext4 without a journal), and the download
+     is also compared with libzip zipping the server's files plus the
+     unzip baseline, since that is the work its two ends must do;
+  2. a media sync with nothing changed (begin + mediaChanges from the
+     current usn + mediaSanity), repeated;
+  3. another user's `meta` latency, measured continuously from a separate
+     process while 1. runs (and idle, before, for comparison);
+  4. the server's RSS idle and its peak (VmHWM) during each direction.
+
+Also printed: server and client CPU seconds per phase (less sensitive to
+the other processes on the machine than wall time) and the load average.
+
+    media_bench.py WORKDIR FILES MB
+"""
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+
+from syncbench import ROOT, KeepAliveClient, Server, access_lines, percentile
+
+from mediaclient import (LONG_CLIENT_VERSION, MAX_FILES_IN_ZIP, TARGET_ZIP_BYTES,  # noqa: E402
+                         MediaClient)
+from syncclient import zstd_frame  # noqa: E402
+
+MIB = 1024 * 1024
+EXTS = (".jpg", ".png", ".mp3", ".ogg", ".webp", ".gif")
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def loadavg():
+    return "%.2f %.2f %.2f" % os.getloadavg()
+
+
+def file_sizes(n, total, rnd):
+    """n sizes summing to total: log-normal (most files tens of KiB, a few
+    of several hundred), at least 1 KiB each."""
+    raw = [rnd.lognormvariate(0, 1.0) for _ in range(n)]
+    scale = total / sum(raw)
+    sizes = [max(1024, int(r * scale)) for r in raw]
+    sizes[-1] = max(1024, sizes[-1] + total - sum(sizes))
+    return sizes
+
+
+def batches_of(sizes):
+    """Index ranges of the client's upload batches (upload.rs
+    gather_zip_data_for_upload): at most 25 entries, and no entry added
+    once the accumulated bytes exceed 2.5 MiB."""
+    out, start = [], 0
+    while start < len(sizes):
+        end, acc = start, 0
+        while end < len(sizes) and end - start < MAX_FILES_IN_ZIP and acc <= TARGET_ZIP_BYTES:
+            acc += sizes[end]
+            end += 1
+        out.append((start, end))
+        start = end
+    return out
+
+
+def prebuild(work, nfiles, total):
+    """Write the upload requests: zips/NNNNN.zip (for the baseline) and
+    bodies/NNNNN.zst (the same zip as one zstd frame, what the client
+    sends).  Returns [(files in batch, body path)] and {name: sha1}."""
+    rnd = random.Random(5)
+    sizes = file_sizes(nfiles, total, rnd)
+    names = [f"bench-{i:06d}{EXTS[i % len(EXTS)]}" for i in range(nfiles)]
+    os.makedirs(os.path.join(work, "zips"))
+    os.makedirs(os.path.join(work, "bodies"))
+    expected, batches = {}, []
+    for b, (s, e) in enumerate(batches_of(sizes)):
+        entries = []
+        for i in range(s, e):
+            data = os.urandom(sizes[i])
+            expected[names[i]] = hashlib.sha1(data).hexdigest()
+            entries.append((names[i], data))
+        z = MediaClient.upload_zip(entries)
+        with open(os.path.join(work, "zips", f"{b:05d}.zip"), "wb") as f:
+            f.write(z)
+        body = os.path.join(work, "bodies", f"{b:05d}.zst")
+        with open(body, "wb") as f:
+            f.write(zstd_frame(z))
+        batches.append((e - s, body))
+    return batches, expected
+
+
+def baseline(mode, src, out, keep=False):
+    exe = os.path.join(ROOT, os.environ.get("BUILD", "build"), "bench", "bench_media_unzip")
+    if not os.access(exe, os.X_OK):
+        sys.exit(f"{exe} is not built (make bench-build)")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r = subprocess.run([exe, mode, src, out], check=True, capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    fields = dict(kv.split("=") for kv in r.stdout.split())
+    if not keep:
+        shutil.rmtree(out)
+    return float(fields["seconds"]), int(fields["bytes"]), int(fields["files"]), cpu
+
+
+def mcall(c, method, payload, raw=None):
+    r = c.request(method, payload, raw_body=raw, path=c.prefix + "msync/" + method)
+    if r.status != 200:
+        raise SystemExit(f"{method}: HTTP {r.status} {r.body[:200]!r}")
+    return r.body
+
+
+def mjson(c, method, payload):
+    reply = json.loads(mcall(c, method, payload))
+    assert reply.get("err") == "", reply
+    return reply["data"]
+
+
+def cpu_self():
+    t = os.times()
+    return t.user + t.system
+
+
+def meta_probe(url, hkey, pause, stop, out):
+    """Another user's `meta`, continuously, on one kept-alive connection
+    (as the official client's pool keeps it) until stop is set."""
+    c = KeepAliveClient(url, hkey=hkey)
+    lat = []
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        r = c.request("meta", {"v": 11, "cv": LONG_CLIENT_VERSION})
+        lat.append(time.perf_counter() - t0)
+        if r.status != 200:
+            out.put(("error", r.status))
+            return
+        if pause:
+            time.sleep(pause)
+    out.put(("ok", lat))
+
+
+def upload_all(c, batches):
+    usn = 0
+    for n, path in batches:
+        with open(path, "rb") as f:
+            body = f.read()
+        processed, cur = json.loads(mcall(c, "uploadChanges", b"", raw=body))["data"]
+        if processed != n or cur != usn + n:
+            raise SystemExit(f"uploadChanges answered [{processed},{cur}] after usn {usn}, "
+                             f"batch of {n}")
+        usn = cur
+    return usn
+
+
+def download_all(c, folder):
+    """The client's fetch loop (§7.5 step 3) without its media DB."""
+    usn = mjson(c, "begin", {"v": LONG_CLIENT_VERSION})["usn"]
+    last, nfiles, nbytes, requests = 0, 0, 0, 0
+    while True:
+        rows = mjson(c, "mediaChanges", {"lastUsn": last})
+        if not rows:
+            break
+        names = [fname for fname, _, sha1 in rows if sha1]
+        while names:
+            body = mcall(c, "downloadFiles", {"files": names[:MAX_FILES_IN_ZIP]})
+            requests += 1
+            got = 0
+            with zipfile.ZipFile(io.BytesIO(body)) as z:
+                fmap = json.loads(z.read("_meta"))
+                for info in z.infolist():
+                    if info.filename == "_meta":
+                        continue
+                    data = z.read(info)
+                    with open(os.path.join(folder, fmap[info.filename]), "wb") as f:
+                        f.write(data)
+                    got += 1
+                    nbytes += len(data)
+            if got == 0:
+                raise SystemExit("downloadFiles returned no file")
+            names = names[got:]
+            nfiles += got
+        last = rows[-1][1]
+    if mjson(c, "mediaSanity", {"local": nfiles}) != "OK":
+        raise SystemExit("mediaSanity failed after the download")
+    return usn, last, nfiles, nbytes, requests
+
+
+def no_change_sync(c, usn, nfiles):
+    t0 = time.perf_counter()
+    assert mjson(c, "begin", {"v": LONG_CLIENT_VERSION})["usn"] == usn
+    assert mjson(c, "mediaChanges", {"lastUsn": usn}) == []
+    assert mjson(c, "mediaSanity", {"local": nfiles}) == "OK"
+    return time.perf_counter() - t0
+
+
+def ms(s):
+    return f"{s * 1000:.1f} ms"
+
+
+def main():
+    work, nfiles, mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    pause = float(os.environ.get("BENCH_META_PAUSE_MS", "10")) / 1000
+    total = mb * MIB
+    log(f"media bench: {nfiles} files, {mb} MiB, in {work}; load average {loadavg()}")
+
+    t = time.monotonic()
+    batches, expected = prebuild(work, nfiles, total)
+    log(f"prebuilt {len(batches)} upload requests in {time.monotonic() - t:.1f} s "
+        f"(untimed)")
+
+    # The baselines' output stays until the end: on ext4 without a journal
+    # (this machine's) every new inode skips the inodes freed in the last
+    # minutes, so deleting it here would slow the server's file creation.
+    base_unzip, bbytes, bfiles, base_unzip_cpu = baseline(
+        "unzip", os.path.join(work, "zips"), os.path.join(work, "base-unzip"), keep=True)
+    assert bbytes == total and bfiles == nfiles, (bbytes, bfiles)
+    log(f"baseline libzip unzip + write: {base_unzip:.2f} s "
+        f"({total / MIB / base_unzip:.0f} MB/s)")
+
+    base = os.path.join(work, "base")
+    os.makedirs(base)
+    srv = Server(base, ("user:pass", "other:pass"))
+    try:
+        a = KeepAliveClient(srv.url)
+        a.login("user", "pass")
+        other = KeepAliveClient(srv.url)
+        other.login("other", "pass")
+        other.meta()  # creates the other user's collection
+        a.meta()
+        idle = srv.mem()
+        idle_lat = []
+        for _ in range(300):
+            t0 = time.perf_counter()
+            other.meta()
+            idle_lat.append(time.perf_counter() - t0)
+        log(f"server idle RSS {idle['VmRSS']} KiB; other user's meta idle: "
+            f"p50 {ms(percentile(idle_lat, 50))}, p99 {ms(percentile(idle_lat, 99))}")
+
+        ctx = multiprocessing.get_context("fork")
+        stop, q = ctx.Event(), ctx.Queue()
+        probe = ctx.Process(target=meta_probe, args=(srv.url, other.hkey, pause, stop, q))
+        log_start = len(srv.log())
+        probe.start()
+        time.sleep(0.5)
+
+        # ---- upload ----
+        log(f"upload: load average {loadavg()}")
+        srv.reset_peak()
+        cpu_s, cpu_c, t0 = srv.cpu(), cpu_self(), time.perf_counter()
+        usn = upload_all(a, batches)
+        up_s = time.perf_counter() - t0
+        up_srv_cpu, up_cli_cpu = srv.cpu() - cpu_s, cpu_self() - cpu_c
+        up_peak = srv.mem()["VmHWM"]
+        assert usn == nfiles
+        assert a.meta()["media_usn"] == usn
+
+        # ---- download ----
+        folder = os.path.join(work, "deviceB", "collection.media")
+        os.makedirs(folder)
+        b = KeepAliveClient(srv.url)
+        b.login("user", "pass")
+        log(f"download: load average {loadavg()}")
+        srv.reset_peak()
+        cpu_s, cpu_c, t0 = srv.cpu(), cpu_self(), time.perf_counter()
+        busn, last, dfiles, dbytes, dreq = download_all(b, folder)
+        down_s = time.perf_counter() - t0
+        down_srv_cpu, down_cli_cpu = srv.cpu() - cpu_s, cpu_self() - cpu_c
+        down_peak = srv.mem()["VmHWM"]
+
+        stop.set()
+        kind, lat = q.get(timeout=120)
+        probe.join(30)
+        if kind != "ok":
+            raise SystemExit(f"the other user's meta failed: HTTP {lat}")
+        srv_meta = [m for u, meth, st, m in access_lines(srv.log(), log_start)
+                    if u == "other" and meth == "meta"]
+
+        assert busn == usn and last == usn and dfiles == nfiles and dbytes == total
+        t = time.monotonic()
+        for name in os.listdir(folder):
+            with open(os.path.join(folder, name), "rb") as f:
+                if hashlib.sha1(f.read()).hexdigest() != expected.pop(name):
+                    raise SystemExit(f"{name}: downloaded content differs")
+        assert not expected, f"{len(expected)} files not downloaded"
+        log(f"device B's folder verified (SHA-1 of every file, untimed "
+            f"{time.monotonic() - t:.1f} s)")
+
+        # ---- nothing changed ----
+        nc_keep = [no_change_sync(b, usn, nfiles) for _ in range(20)]
+        nc_fresh = []
+        for _ in range(10):
+            c = KeepAliveClient(srv.url, hkey=b.hkey)
+            nc_fresh.append(no_change_sync(c, usn, nfiles))
+            c.conn.close()
+
+        # ---- the download's other baseline: libzip building the zips ----
+        base_zip, zbytes, zfiles, base_zip_cpu = baseline(
+            "zip", os.path.join(base, "user", "media"), os.path.join(work, "base-zip"),
+            keep=True)
+        assert zbytes == total and zfiles == nfiles
+        # the unzip baseline again, in the file system's state after the sync
+        base_unzip2, _, _, base_unzip2_cpu = baseline(
+            "unzip", os.path.join(work, "zips"), os.path.join(work, "base-unzip2"), keep=True)
+        mem_end = srv.mem()
+    finally:
+        srv.stop()
+
+    mbs = total / MIB
+    # ratios are to the mean of the two unzip baselines (before, after)
+    bu = (base_unzip + base_unzip2) / 2
+    bu_cpu = (base_unzip_cpu + base_unzip2_cpu) / 2
+    log("")
+    log(f"== media sync, {nfiles} files, {mbs:.0f} MiB "
+        f"({len(batches)} uploadChanges, {dreq} downloadFiles requests)")
+    log(f"baseline unzip + write (libzip):      {base_unzip:7.2f} s  {mbs / base_unzip:6.0f} MB/s  "
+        f"[CPU {base_unzip_cpu:.1f} s]; again after the sync {base_unzip2:.2f} s "
+        f"[CPU {base_unzip2_cpu:.1f} s]")
+    log(f"baseline zip from the files (libzip): {base_zip:7.2f} s  {mbs / base_zip:6.0f} MB/s  "
+        f"[CPU {base_zip_cpu:.1f} s]")
+    log(f"upload   (device A -> server):        {up_s:7.2f} s  {mbs / up_s:6.0f} MB/s  "
+        f"ratio to unzip baseline {up_s / bu:.2f}  "
+        f"[server CPU {up_srv_cpu:.1f} s, client CPU {up_cli_cpu:.1f} s]")
+    log(f"download (server -> device B):        {down_s:7.2f} s  {mbs / down_s:6.0f} MB/s  "
+        f"ratio to unzip baseline {down_s / bu:.2f}, "
+        f"to zip+unzip {down_s / (base_zip + bu):.2f}  "
+        f"[server CPU {down_srv_cpu:.1f} s, client CPU {down_cli_cpu:.1f} s]")
+    log(f"server CPU per MiB: upload {up_srv_cpu / mbs * 1000:.1f} ms "
+        f"(ratio to the unzip baseline's CPU {up_srv_cpu / bu_cpu:.2f}), "
+        f"download {down_srv_cpu / mbs * 1000:.1f} ms "
+        f"(ratio to the zip baseline's CPU {down_srv_cpu / base_zip_cpu:.2f})")
+    log(f"no-change media sync (begin + mediaChanges + mediaSanity): kept-alive "
+        f"median {ms(percentile(nc_keep, 50))}, max {ms(max(nc_keep))}; new connection "
+        f"median {ms(percentile(nc_fresh, 50))}, max {ms(max(nc_fresh))}")
+    log(f"other user's meta during the sync ({len(lat)} calls, {pause * 1000:.0f} ms pause): "
+        f"p50 {ms(percentile(lat, 50))}, p99 {ms(percentile(lat, 99))}, max {ms(max(lat))}; "
+        f"server-side p99 {percentile(srv_meta, 99):.1f} ms, max {max(srv_meta):.1f} ms")
+    log(f"server RSS: idle {idle['VmRSS']} KiB; peak (VmHWM) upload {up_peak} KiB, "
+        f"download {down_peak} KiB; at the end {mem_end['VmRSS']} KiB")
+    log(f"load average at the end: {loadavg()} (2 cores, shared)")
+
+
+if __name__ == "__main__":
+    main()
