@@ -102,7 +102,7 @@ check-integration: san
 check-nix:
 	@tests/check-nix.sh
 
-# libFuzzer: anki-connectd's request parser (make check runs it 20 s)
+# libFuzzer: anki-connectd's request parser and the search language (make check runs each 20 s)
 fuzz:
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/check-fuzz-ac.sh
 

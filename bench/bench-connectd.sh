@@ -71,6 +71,13 @@ def rss():
     st = dict(l.split(":", 1) for l in open(f"/proc/{pid}/status") if ":" in l)
     return int(st["VmRSS"].split()[0]) // 1024, int(st["VmHWM"].split()[0]) // 1024
 
+def rss_split():
+    # the readers map the collection file (mmap_size): those pages count
+    # in RSS but are the kernel's page cache, shared and reclaimable
+    st = dict(l.split(":", 1) for l in open(f"/proc/{pid}/status") if ":" in l)
+    return (f"anonymous {int(st['RssAnon'].split()[0]) // 1024} MiB, "
+            f"file-backed {int(st['RssFile'].split()[0]) // 1024} MiB")
+
 def cpu_ticks():
     f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return int(f[11]) + int(f[12])
@@ -84,6 +91,7 @@ def note(wd):
             "fields": {"Front": wd, "Back": "x"},
             "options": {"allowDuplicate": False, "duplicateScope": "collection"}}
 lat = []
+load0 = os.getloadavg()[0]
 c0 = cpu_ticks()
 for i in range(calls):
     batch = [words[(i * 20 + k) % len(words)] for k in range(20)]
@@ -99,7 +107,7 @@ cpu_ms = (cpu_ticks() - c0) / os.sysconf("SC_CLK_TCK") * 1000 / calls
 print(f"Yomitan hot path (multi: canAddNotes x20 + findNotes x20), {calls} calls: "
       f"p50 {pct(lat, 50):.2f} ms, p99 {pct(lat, 99):.2f} ms (target p99 < 20 ms); "
       f"daemon CPU {cpu_ms:.2f} ms per call")
-print(f"   (machine load average while measuring: {os.getloadavg()[0]:.1f} on "
+print(f"   (machine load average before / after: {load0:.1f} / {os.getloadavg()[0]:.1f} on "
       f"{os.cpu_count()} CPUs; wall times include waiting for a CPU)")
 
 # findNotes first field: HTTP vs the sqlite3 shell on the same file
@@ -159,7 +167,7 @@ t = time.perf_counter() - t0
 errs = sum(1 for r in res if r["error"] is not None)
 print(f"100 parallel clients, {len(res)} notesInfo requests: {len(res) / t:.0f} req/s, "
       f"errors {errs}")
-print(f"RSS peak: {rss()[1]} MiB")
+print(f"RSS peak: {rss()[1]} MiB (now {rss_split()})")
 
 # idle: 1 Hz version polling
 t0c = cpu_ticks()
@@ -170,7 +178,7 @@ for i in range(idle):
 dt = time.monotonic() - t0
 used = (cpu_ticks() - t0c) / os.sysconf("SC_CLK_TCK")
 print(f"idle with 1 Hz version polling over {dt:.0f} s: CPU {100 * used / dt:.3f} %, "
-      f"RSS {rss()[0]} MiB")
+      f"RSS {rss()[0]} MiB ({rss_split()})")
 EOF
 kill -TERM "$pid"
 wait "$pid"

@@ -11,7 +11,10 @@
  *   bench_connectd sql COL WORD DECK TAG
  *       times the SQL the search language compiles for the benchmark's
  *       queries against hand-written SQL for the same question, on one
- *       connection, same run, and prints the ratios.
+ *       connection, same run, and prints the ratios; then a whole
+ *       first-field findNotes (parse, compile, prepare, run) with fresh
+ *       statements (search_run) and with kept ones (search_run_kept, as
+ *       anki-connectd runs it), CPU time per search.
  *   bench_connectd words COL N     N first fields of existing notes (one a line).
  */
 #include <stdio.h>
@@ -25,6 +28,7 @@
 #include "col_notes.h"
 #include "search.h"
 #include "search_day.h"
+#include "search_stmt.h"
 #include "text.h"
 
 static double now_ms(void)
@@ -166,6 +170,37 @@ static double time_stmt(sqlite3_stmt *st, int reps, long *rows)
 	return m;
 }
 
+static double cpu_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* CPU microseconds per whole search of q, fresh or kept statements, in
+ * one read transaction (as a request runs). */
+static int whole_search(struct col *c, const char *q, int keep, int reps, double *us)
+{
+	struct errinfo e;
+	sqlite3_exec(col_db(c), "begin", NULL, NULL, NULL);
+	double t0 = cpu_us();
+	for (int i = 0; i < reps; i++) {
+		int64_t *ids;
+		size_t n;
+		enum status st = keep ? search_run_kept(c, q, SEARCH_NOTES, NULL, &ids, &n, &e)
+		                      : search_run(c, q, SEARCH_NOTES, NULL, &ids, &n, &e);
+		if (st) {
+			fprintf(stderr, "%s: %s\n", q, e.msg);
+			sqlite3_exec(col_db(c), "rollback", NULL, NULL, NULL);
+			return 1;
+		}
+		free(ids);
+	}
+	*us = (cpu_us() - t0) / reps;
+	sqlite3_exec(col_db(c), "commit", NULL, NULL, NULL);
+	return 0;
+}
+
 static int compare(struct col *c, const char *label, const char *query, enum search_target tg,
                    const char *hand, const char *const *args, int nargs, int reps)
 {
@@ -235,6 +270,13 @@ static int sql(const char *path, const char *w, const char *deck, const char *ta
 	const char *a3[] = {pat};
 	rc |= compare(c, "findNotes regex", "\"re:食.*る\"", SEARCH_NOTES,
 	              "select id from notes where regexp(?1, flds)", a3, 1, 11);
+	double fresh = 0, kept = 0;
+	rc |= whole_search(c, q1, 0, 2000, &fresh);
+	rc |= whole_search(c, q1, 1, 2000, &kept);
+	printf("whole findNotes first field (parse+compile+prepare+run), CPU per search: "
+	       "fresh statements %.1f us, kept statements %.1f us\n",
+	       fresh, kept);
+	search_stmt_release(col_db(c));
 	col_close(c);
 	return rc;
 }

@@ -36,12 +36,17 @@ bool ac_lower_eq(const char *a, const char *b)
 
 /* ---- notetypes used by one request ---- */
 
+/* Also the last model and deck names looked up and their ids: the
+ * notes of one request (Yomitan's canAddNotes, addNotes) almost always
+ * share them, and one request sees one collection. */
 struct ntcache {
 	struct {
 		int64_t mid;
 		struct col_ntinfo info;
 	} v[16];
 	size_t n;
+	char *model_name, *deck_name;
+	int64_t model_id, deck_id;
 };
 
 static void ntcache_free(struct ntcache *nc)
@@ -49,6 +54,42 @@ static void ntcache_free(struct ntcache *nc)
 	for (size_t i = 0; i < nc->n; i++)
 		col_ntinfo_free(&nc->v[i].info);
 	nc->n = 0;
+	free(nc->model_name);
+	free(nc->deck_name);
+	nc->model_name = nc->deck_name = NULL;
+}
+
+/* ac_model_id / col_decks_find through the request's memo. */
+static enum status memo_model(struct ntcache *nc, struct col *c, const char *name, int64_t *mid,
+                              struct errinfo *e)
+{
+	if (nc->model_name && strcmp(nc->model_name, name) == 0) {
+		*mid = nc->model_id;
+		return ST_OK;
+	}
+	enum status st = ac_model_id(c, name, mid, e);
+	if (!st) {
+		free(nc->model_name);
+		nc->model_name = strdup(name);
+		nc->model_id = *mid;
+	}
+	return st;
+}
+
+static enum status memo_deck(struct ntcache *nc, struct col *c, const char *name, int64_t *did,
+                             struct errinfo *e)
+{
+	if (nc->deck_name && strcmp(nc->deck_name, name) == 0) {
+		*did = nc->deck_id;
+		return ST_OK;
+	}
+	enum status st = col_decks_find(c, name, did, e);
+	if (!st) {
+		free(nc->deck_name);
+		nc->deck_name = strdup(name);
+		nc->deck_id = *did;
+	}
+	return st;
 }
 
 static const struct col_ntinfo *ntcache_get(struct ntcache *nc, struct col *c, int64_t mid,
@@ -337,7 +378,7 @@ static enum status create_note(struct ac_call *k, const json_t *note, struct ntc
 	int64_t mid;
 	struct buf s;
 	buf_init(&s, 0);
-	if (!json_is_string(model) || ac_model_id(k->c, json_string_value(model), &mid, &e)) {
+	if (!json_is_string(model) || memo_model(nc, k->c, json_string_value(model), &mid, &e)) {
 		py_str(model, &s);
 		ac_fail(k, "model was not found: %s", s.data ? (char *)s.data : "");
 		buf_free(&s);
@@ -346,7 +387,7 @@ static enum status create_note(struct ac_call *k, const json_t *note, struct ntc
 	const json_t *deck = json_object_get(note, "deckName");
 	if (!deck)
 		return ac_fail_key(k, "deckName");
-	if (!json_is_string(deck) || col_decks_find(k->c, json_string_value(deck), &nn->did, &e)) {
+	if (!json_is_string(deck) || memo_deck(nc, k->c, json_string_value(deck), &nn->did, &e)) {
 		py_str(deck, &s);
 		ac_fail(k, "deck was not found: %s", s.data ? (char *)s.data : "");
 		buf_free(&s);

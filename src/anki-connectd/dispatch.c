@@ -5,12 +5,36 @@
  * running the action on the right connection, and the version-dependent
  * reply shape.  Every request object - top level or inside multi - goes
  * through ac_handle.
+ *
+ * multi lives here too, because its actions share a read snapshot:
+ * consecutive read actions of one multi (Yomitan sends canAddNotes and a
+ * findNotes per word in one multi, several times a second) run on one
+ * reader connection in one read transaction instead of one each.  That
+ * is AnkiConnect's own view - it runs a multi on Anki's main thread,
+ * where nothing else changes the collection meanwhile - and it saves the
+ * locking system calls of a transaction per action.  Any other action
+ * ends the shared snapshot first: a write's effect is seen by the reads
+ * after it, and a slow media download does not pin an old snapshot.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "ac.h"
+#include "actions.h"
 #include "log.h"
+
+/* Nested multi deeper than this is refused (each level is a C frame). */
+#define AC_MAX_MULTI_DEPTH 32
+
+/* A reader connection and its read transaction, lent to the consecutive
+ * read actions of a multi (c NULL: none borrowed yet). */
+struct snap {
+	struct col *c;
+	bool in_tx;
+};
+
+static json_t *handle(struct ac_server *srv, const json_t *request, bool inject,
+                      const char *origin, bool allowed, int depth, struct snap *snap);
 
 const struct ac_action *ac_action_find(const char *name)
 {
@@ -108,11 +132,84 @@ static bool check_params(struct ac_call *k, const char *action, const char *sig,
 	return false;
 }
 
-static void run_action(struct ac_server *srv, struct ac_call *k)
+/* Give the snapshot's reader back (ending its transaction). */
+static void snap_end(struct ac_server *srv, struct snap *s)
+{
+	if (!s || !s->c)
+		return;
+	if (s->in_tx)
+		sqlite3_exec(col_db(s->c), "commit", NULL, NULL, NULL);
+	ac_pool_reader_put(srv, s->c);
+	s->c = NULL;
+	s->in_tx = false;
+}
+
+static enum status run_multi(struct ac_call *k, struct snap *snap)
+{
+	json_t *acts = json_object_get(k->params, "actions");
+	if (!json_is_array(acts))
+		return ac_fail(k, "'%s' object is not iterable", ac_pytype(acts));
+	if (k->depth >= AC_MAX_MULTI_DEPTH)
+		return ac_fail(k,
+		               "maximum recursion depth exceeded (multi nested more than %d deep)",
+		               AC_MAX_MULTI_DEPTH);
+	json_t *out = json_array();
+	if (!out)
+		return ac_fail(k, "out of memory");
+	struct snap own = {0};
+	struct snap *s = snap ? snap : &own;
+	enum status st = ST_OK;
+	for (size_t i = 0; i < json_array_size(acts); i++) {
+		json_t *req = json_array_get(acts, i);
+		if (!json_is_object(req)) {
+			st = ac_fail(k, "'%s' object has no attribute 'get'", ac_pytype(req));
+			break;
+		}
+		json_t *reply = handle(k->srv, req, false, NULL, false, k->depth + 1, s);
+		if (!reply) {
+			st = ac_fail(k, "out of memory");
+			break;
+		}
+		json_array_append_new(out, reply);
+	}
+	snap_end(k->srv, &own);
+	if (st) {
+		json_decref(out);
+		return st;
+	}
+	return ac_ok(k, out);
+}
+
+enum status act_multi(struct ac_call *k)
+{
+	return run_multi(k, NULL);
+}
+
+static void run_action(struct ac_server *srv, struct ac_call *k, struct snap *snap)
 {
 	const struct ac_action *a = k->act;
 	struct errinfo e;
 	errinfo_clear(&e);
+	if (a->fn == act_multi) {
+		run_multi(k, snap);
+		return;
+	}
+	if (a->kind == AC_READ && snap) {
+		if (!snap->c) {
+			if (ac_pool_reader(srv, &snap->c, &e)) {
+				snap->c = NULL;
+				ac_fail_err(k, &e);
+				return;
+			}
+			snap->in_tx =
+			    sqlite3_exec(col_db(snap->c), "begin", NULL, NULL, NULL) == SQLITE_OK;
+		}
+		k->c = snap->c;
+		a->fn(k);
+		k->c = NULL;
+		return;
+	}
+	snap_end(srv, snap);
 	if (a->kind == AC_NOCOL) {
 		a->fn(k);
 		return;
@@ -155,6 +252,12 @@ static void run_action(struct ac_server *srv, struct ac_call *k)
 
 json_t *ac_handle(struct ac_server *srv, const json_t *request, bool inject, const char *origin,
                   bool allowed, int depth)
+{
+	return handle(srv, request, inject, origin, allowed, depth, NULL);
+}
+
+static json_t *handle(struct ac_server *srv, const json_t *request, bool inject,
+                      const char *origin, bool allowed, int depth, struct snap *snap)
 {
 	ac_apilog(srv, "request", request);
 	struct ac_call k;
@@ -204,7 +307,7 @@ json_t *ac_handle(struct ac_server *srv, const json_t *request, bool inject, con
 	k.params = params;
 	if (!check_params(&k, aname, k.act->params, params))
 		goto out;
-	run_action(srv, &k);
+	run_action(srv, &k, snap);
 out:
 	if (k.failed) {
 		reply = ac_error_reply(k.err.data ? (const char *)k.err.data : "");

@@ -3,6 +3,11 @@
  * glue.c - the daemon's only calls into the search language
  * (search.h) and the template renderer (render.h), kept in one place so
  * the actions do not depend on those modules' details.
+ *
+ * Searches keep their prepared statements on the connection
+ * (search_run_kept): the pool's connections live as long as the daemon,
+ * and Yomitan asks the same shapes of query many times a second.  The
+ * pool releases them before it closes a connection (pool.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +19,7 @@
 enum status ac_find(struct col *c, const char *query, bool cards, int64_t **ids, size_t *n,
                     struct errinfo *e)
 {
-	return search_run(c, query, cards ? SEARCH_CARDS : SEARCH_NOTES, NULL, ids, n, e);
+	return search_run_kept(c, query, cards ? SEARCH_CARDS : SEARCH_NOTES, NULL, ids, n, e);
 }
 
 enum status ac_render(struct col *c, int64_t cid, char **question, char **answer, struct errinfo *e)

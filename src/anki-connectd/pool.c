@@ -23,10 +23,20 @@
 #include "ac_media.h"
 #include "log.h"
 #include "path.h"
+#include "search_stmt.h"
 
 /* How long our own connections wait for each other's locks: WAL makes
  * this rare (checkpoints, the first read after a restart). */
 #define AC_BUSY_MS 5000
+
+/* Readers read the collection file through a memory map of up to this
+ * size (SQLite's mmap_size): a page is then a pointer into the kernel's
+ * page cache, shared by all readers, instead of a pread() copied into
+ * each connection's own cache.  Measured on the issue-10 benchmark, this
+ * cut the daemon's CPU for Yomitan's hot path by about a fifth.  SQLite
+ * remaps when the file grows or shrinks; other processes are kept off
+ * the file (the lock below), so it is never truncated under a reader. */
+#define AC_READER_MMAP "pragma mmap_size = 268435456"
 
 static enum status open_conn(struct ac_server *srv, int reader, struct col **out, struct errinfo *e)
 {
@@ -39,9 +49,20 @@ static enum status open_conn(struct ac_server *srv, int reader, struct col **out
 	if (st)
 		return st;
 	sqlite3_busy_timeout(col_db(*out), AC_BUSY_MS);
-	if (reader)
+	if (reader) {
 		sqlite3_exec(col_db(*out), "pragma query_only = 1", NULL, NULL, NULL);
+		sqlite3_exec(col_db(*out), AC_READER_MMAP, NULL, NULL, NULL);
+	}
 	return ST_OK;
+}
+
+/* Searches leave their prepared statements on the connection (glue.c);
+ * SQLite refuses to close a connection that still has statements. */
+static void close_conn(struct col *c)
+{
+	if (search_stmt_release(col_db(c)))
+		log_warnx("a search statement was still running at close");
+	col_close(c);
 }
 
 enum status ac_server_open(struct ac_server *srv, const char *col_path, struct errinfo *e)
@@ -100,7 +121,7 @@ void ac_server_close(struct ac_server *srv)
 {
 	pthread_mutex_lock(&srv->pool.rlock);
 	for (size_t i = 0; i < srv->pool.nidle; i++)
-		col_close(srv->pool.idle[i]);
+		close_conn(srv->pool.idle[i]);
 	if (srv->pool.nidle != srv->pool.nopen)
 		log_warnx("%zu reader connections still in use at close",
 		          srv->pool.nopen - srv->pool.nidle);
@@ -111,7 +132,7 @@ void ac_server_close(struct ac_server *srv)
 		/* fold the WAL back so the file alone is the whole collection */
 		sqlite3_wal_checkpoint_v2(col_db(srv->pool.writer), NULL,
 		                          SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-		col_close(srv->pool.writer);
+		close_conn(srv->pool.writer);
 		srv->pool.writer = NULL;
 	}
 	pthread_mutex_unlock(&srv->pool.wlock);

@@ -12,6 +12,7 @@
 #include "ac_request.h"
 #include "col_decks.h"
 #include "col_json.h"
+#include "search_stmt.h"
 #include "text.h"
 
 enum status ac_fail(struct ac_call *k, const char *fmt, ...)
@@ -253,20 +254,21 @@ char *ac_deck_name(struct col *c, int64_t did)
 
 enum status ac_model_id(struct col *c, const char *name, int64_t *id, struct errinfo *e)
 {
+	/* kept on the connection (search_stmt.h): addNote & co look the
+	 * notetype up once per note */
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(col_db(c), "select id from notetypes where name = ?1", -1, &st,
-	                            NULL);
-	if (rc != SQLITE_OK)
-		return col_sqlite_err(col_db(c), rc, e, "finding a notetype");
+	enum status s = search_stmt_get(col_db(c), SEARCH_STMT_FIXED,
+	                                "select id from notetypes where name = ?1", &st, NULL, e);
+	if (s)
+		return s;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	enum status s = ST_OK;
+	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*id = sqlite3_column_int64(st, 0);
 	else if (rc == SQLITE_DONE)
 		s = errinfo_set(e, ST_NOTFOUND, "model was not found: %s", name);
 	else
 		s = col_sqlite_err(col_db(c), rc, e, "finding a notetype");
-	sqlite3_finalize(st);
+	search_stmt_done(st);
 	return s;
 }

@@ -9,8 +9,13 @@
  * The progress handler set here is the connection's only one while the
  * search runs and is removed afterwards; nothing else in the daemon uses
  * one on a collection connection.
+ *
+ * search_run_kept differs from search_run only in where its statements
+ * come from: kept ones (search_stmt.h), found again by their SQL text,
+ * so a repeated query shape costs no parsing or planning by SQLite.
  */
 #include "search.h"
+#include "search_stmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,8 +68,9 @@ static enum status query_err(sqlite3 *db, int rc, struct errinfo *e)
 	return col_sqlite_err(db, rc, e, "running a search");
 }
 
-enum status search_run(struct col *c, const char *query, enum search_target target,
-                       const char *order_sql, int64_t **ids, size_t *n, struct errinfo *e)
+static enum status run(struct col *c, const char *query, enum search_target target,
+                       const char *order_sql, bool keep, int64_t **ids, size_t *n,
+                       struct errinfo *e)
 {
 	*ids = NULL;
 	*n = 0;
@@ -73,7 +79,7 @@ enum status search_run(struct col *c, const char *query, enum search_target targ
 	if (st)
 		return st;
 	struct search_sql q;
-	st = search_compile_tree(c, tree, target, order_sql, &q, e);
+	st = search_compile_tree_kept(c, tree, target, order_sql, keep, &q, e);
 	search_node_free(tree);
 	if (st)
 		return st;
@@ -88,10 +94,12 @@ enum status search_run(struct col *c, const char *query, enum search_target targ
 
 	sqlite3 *db = col_db(c);
 	sqlite3_stmt *stmt = NULL;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+	int rc = SQLITE_OK;
+	st = search_stmt_get(db, keep ? SEARCH_STMT_QUERY : SEARCH_STMT_ONCE, sql, &stmt, &rc, e);
 	free(sql);
-	if (rc != SQLITE_OK) {
-		st = query_err(db, rc, e);
+	if (st) {
+		if (rc != SQLITE_OK && rc != SQLITE_NOMEM)
+			st = query_err(db, rc, e);
 		search_sql_free(&q);
 		return st;
 	}
@@ -117,7 +125,7 @@ enum status search_run(struct col *c, const char *query, enum search_target targ
 	if (!st && rc != SQLITE_DONE)
 		st = query_err(db, rc, e);
 	sqlite3_progress_handler(db, 0, NULL, NULL);
-	sqlite3_finalize(stmt);
+	search_stmt_done(stmt);
 	search_sql_free(&q);
 	if (st) {
 		free(v);
@@ -126,4 +134,16 @@ enum status search_run(struct col *c, const char *query, enum search_target targ
 	*ids = v;
 	*n = cnt;
 	return ST_OK;
+}
+
+enum status search_run(struct col *c, const char *query, enum search_target target,
+                       const char *order_sql, int64_t **ids, size_t *n, struct errinfo *e)
+{
+	return run(c, query, target, order_sql, false, ids, n, e);
+}
+
+enum status search_run_kept(struct col *c, const char *query, enum search_target target,
+                            const char *order_sql, int64_t **ids, size_t *n, struct errinfo *e)
+{
+	return run(c, query, target, order_sql, true, ids, n, e);
 }

@@ -22,6 +22,7 @@
 #define ANKIHOST_SEARCH_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,6 +68,14 @@ enum status search_compile_tree(struct col *c, const struct search_node *tree,
                                 enum search_target target, const char *order_sql,
                                 struct search_sql *out, struct errinfo *e);
 
+/* search_compile_tree, and when keep is set the statements that read the
+ * collection's facts (notetypes, settings, dupe:'s lookup) stay on c's
+ * connection for the next search (search_stmt.h: the caller must call
+ * search_stmt_release(col_db(c)) before closing c). */
+enum status search_compile_tree_kept(struct col *c, const struct search_node *tree,
+                                     enum search_target target, const char *order_sql, bool keep,
+                                     struct search_sql *out, struct errinfo *e);
+
 void search_sql_free(struct search_sql *s);
 
 /* Bind s's parameters to st (prepared from s->sql, possibly with text
@@ -81,5 +90,15 @@ enum status search_sql_bind(const struct search_sql *s, sqlite3_stmt *st, struct
  * errors map through col_sqlite_err. */
 enum status search_run(struct col *c, const char *query, enum search_target target,
                        const char *order_sql, int64_t **ids, size_t *n, struct errinfo *e);
+
+/* search_run for a caller that searches often on long-lived connections
+ * (anki-connectd): every statement it prepares, the search's own
+ * included, stays on c's connection (search_stmt.h), so the next search
+ * with the same SQL skips SQLite's parser and planner.  Results are the
+ * same as search_run's: only compiled SQL is reused, the collection is
+ * read afresh each time.  The caller must call
+ * search_stmt_release(col_db(c)) before col_close(c). */
+enum status search_run_kept(struct col *c, const char *query, enum search_target target,
+                            const char *order_sql, int64_t **ids, size_t *n, struct errinfo *e);
 
 #endif

@@ -16,7 +16,11 @@
  *   - Regexes are checked (search_regex_check) before the SQL is built,
  *     so a bad regex is a search error, not a failure halfway through.
  *   - Collection facts (config, notetypes, timing) are read at most once
- *     per compilation, and only when a term needs them.
+ *     per compilation, only when a term needs them, and only the parts a
+ *     search uses (field names and flags, not templates or CSS).  When
+ *     the caller keeps statements (search_compile_tree_kept), the ones
+ *     that read them stay on the connection (search_stmt.h); what they
+ *     read is always read afresh.
  *
  * One addition to Anki: an exact search on a notetype's first field
  * ("Front:word", no wildcards) also tests notes.csum against the
@@ -25,7 +29,10 @@
  * clients such as Yomitan run this search for every word they show).
  * It is exact: the LIKE comparison still decides, the checksum only
  * narrows the candidates, and it is skipped when the word has more than
- * SEARCH_CSUM_MAX_LETTERS ASCII letters.
+ * SEARCH_CSUM_MAX_LETTERS ASCII letters.  Its notetype test, like
+ * dupe:'s lookup, is written "+n.mid" so that no statistics can make
+ * SQLite prefer idx_notes_mid (every note of the notetype) to the
+ * checksum index.
  */
 #include <jansson.h>
 #include <math.h>
@@ -40,9 +47,11 @@
 
 #include "col_model.h"
 #include "col_store.h"
+#include "pb.h"
 #include "search.h"
 #include "search_day.h"
 #include "search_fsrs.h"
+#include "search_stmt.h"
 #include "search_text.h"
 #include "sqlfn.h"
 #include "text.h"
@@ -76,6 +85,9 @@ struct writer {
 	size_t np, pcap;
 	enum search_target target;
 	enum table table;
+	/* statements for collection facts stay on the connection
+	 * (search_stmt.h) instead of being prepared for every search */
+	enum search_stmt_kind stmt_kind;
 
 	bool cfg_loaded;
 	bool normalize;      /* normalize_note_text */
@@ -86,7 +98,8 @@ struct writer {
 	bool timing_loaded;
 	struct sched_timing timing;
 
-	bool nts_loaded;
+	bool nts_loaded;   /* ids and fields */
+	bool ntcfg_loaded; /* and kind, sort field */
 	struct nt_info *nts;
 	size_t nnts;
 
@@ -202,47 +215,54 @@ static bool json_bool_or(json_t *j, bool dflt)
 	return json_is_boolean(j) ? json_is_true(j) : dflt;
 }
 
-/* A config value, or NULL when missing or unreadable (Anki's defaults
- * then apply). */
-static enum status cfg_get(struct writer *w, const char *key, json_t **out)
+/* A config value as JSON, or NULL when it is not JSON (Anki's default
+ * then applies, as for a missing key). */
+static json_t *cfg_json(sqlite3_stmt *q, int col)
 {
-	struct errinfo tmp;
-	*out = NULL;
-	enum status st = col_config_get(w->c, key, out, &tmp);
-	if (st == ST_NOTFOUND || st == ST_CORRUPT)
-		return ST_OK;
-	if (st && w->e)
-		*w->e = tmp;
-	return st;
+	const void *p = sqlite3_column_blob(q, col);
+	size_t n = (size_t)sqlite3_column_bytes(q, col);
+	return p ? json_loadb(p, n, JSON_DECODE_ANY, NULL) : NULL;
 }
 
+/* The four config keys searches use, in one statement (one row of
+ * primary-key lookups; an IN list would build a temporary index). */
 static enum status load_config(struct writer *w)
 {
 	if (w->cfg_loaded)
 		return ST_OK;
-	json_t *j;
-	enum status st;
-	if ((st = cfg_get(w, "normalize_note_text", &j)))
+	static const char sql[] =
+	    "select (select val from config where KEY = 'normalize_note_text'), "
+	    "(select val from config where KEY = 'ignoreAccentsInSearch'), "
+	    "(select val from config where KEY = 'collapseTime'), "
+	    "(select val from config where KEY = 'curDeck')";
+	sqlite3 *db = col_db(w->c);
+	sqlite3_stmt *q;
+	enum status st = search_stmt_get(db, w->stmt_kind, sql, &q, NULL, w->e);
+	if (st)
 		return st;
-	w->normalize = json_bool_or(j, true);
-	json_decref(j);
-	if ((st = cfg_get(w, "ignoreAccentsInSearch", &j)))
-		return st;
-	w->ignore_accents = json_bool_or(j, false);
-	json_decref(j);
-	if ((st = cfg_get(w, "collapseTime", &j)))
-		return st;
-	w->learn_ahead =
-	    json_is_integer(j) && json_integer_value(j) >= 0 && json_integer_value(j) <= UINT32_MAX
-	        ? json_integer_value(j)
-	        : 1200;
-	json_decref(j);
-	if ((st = cfg_get(w, "curDeck", &j)))
-		return st;
-	w->cur_deck = json_is_integer(j) ? json_integer_value(j) : 1;
-	json_decref(j);
-	w->cfg_loaded = true;
-	return ST_OK;
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		json_t *j = cfg_json(q, 0);
+		w->normalize = json_bool_or(j, true);
+		json_decref(j);
+		j = cfg_json(q, 1);
+		w->ignore_accents = json_bool_or(j, false);
+		json_decref(j);
+		j = cfg_json(q, 2);
+		w->learn_ahead = json_is_integer(j) && json_integer_value(j) >= 0 &&
+		                         json_integer_value(j) <= UINT32_MAX
+		                     ? json_integer_value(j)
+		                     : 1200;
+		json_decref(j);
+		j = cfg_json(q, 3);
+		w->cur_deck = json_is_integer(j) ? json_integer_value(j) : 1;
+		json_decref(j);
+		w->cfg_loaded = true;
+	} else {
+		st = col_sqlite_err(db, rc, w->e, "reading the search settings");
+	}
+	search_stmt_done(q);
+	return st;
 }
 
 static enum status load_timing(struct writer *w)
@@ -268,46 +288,134 @@ static void nts_free(struct writer *w)
 	w->nnts = 0;
 }
 
+/* The varint fields a search needs from a notetype's or a field's
+ * config (Notetype.Config 1 kind, 2 sort_field_idx; Notetype.Field.Config
+ * 8 exclude_from_search), the last occurrence winning as in protobuf.
+ * The rest (CSS, LaTeX, descriptions) is skipped unread: decoding it
+ * cost more than the search itself. */
+static enum status pb_varints(struct writer *w, const void *p, size_t n, const uint32_t *nums,
+                              uint64_t *vals, size_t count)
+{
+	struct pb_reader r;
+	pb_reader_init(&r, p, p ? n : 0);
+	for (;;) {
+		struct pb_field f;
+		bool more;
+		enum status st = pb_reader_next(&r, &f, &more, w->e);
+		if (st || !more)
+			return st;
+		for (size_t i = 0; i < count; i++)
+			if (f.num == nums[i] && f.wt == PB_WT_VARINT)
+				vals[i] = f.u;
+	}
+}
+
+/* What searches need of every notetype (field names, excluded fields),
+ * in id order, from one statement: reading whole notetypes (templates,
+ * CSS) for every search cost more than the search itself. */
 static enum status load_notetypes(struct writer *w)
 {
 	if (w->nts_loaded)
 		return ST_OK;
-	int64_t *ids = NULL;
-	size_t n = 0;
-	enum status st = col_list_ids(w->c, "notetypes", &ids, &n, w->e);
+	static const char sql[] = "select nt.id, f.name, f.config from notetypes nt "
+	                          "left join fields f on f.ntid = nt.id order by nt.id, f.ord";
+	sqlite3 *db = col_db(w->c);
+	sqlite3_stmt *q;
+	enum status st = search_stmt_get(db, w->stmt_kind, sql, &q, NULL, w->e);
 	if (st)
 		return st;
-	if (n && !(w->nts = calloc(n, sizeof *w->nts))) {
-		free(ids);
-		return nomem(w);
-	}
-	for (size_t i = 0; i < n && !st; i++) {
-		struct notetype nt;
-		if ((st = col_load_notetype(w->c, ids[i], &nt, w->e)))
+	size_t cap = 0, fcap = 0;
+	struct nt_info *ni = NULL;
+	int rc = SQLITE_DONE;
+	while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(q, 0);
+		if (!ni || ni->id != id) {
+			if (w->nnts == cap) {
+				size_t nc = cap ? cap * 2 : 8;
+				struct nt_info *v = realloc(w->nts, nc * sizeof *v);
+				if (!v) {
+					st = nomem(w);
+					break;
+				}
+				w->nts = v;
+				cap = nc;
+			}
+			ni = &w->nts[w->nnts++];
+			memset(ni, 0, sizeof *ni);
+			fcap = 0;
+			ni->id = id;
+		}
+		if (sqlite3_column_type(q, 1) == SQLITE_NULL)
+			continue; /* a notetype without fields */
+		if (ni->nfields == fcap) {
+			size_t nc = fcap ? fcap * 2 : 8;
+			char **names = realloc(ni->names, nc * sizeof *names);
+			if (names)
+				ni->names = names;
+			bool *ex = names ? realloc(ni->excluded, nc * sizeof *ex) : NULL;
+			if (ex)
+				ni->excluded = ex;
+			if (!names || !ex) {
+				st = nomem(w);
+				break;
+			}
+			fcap = nc;
+		}
+		const char *name = (const char *)sqlite3_column_text(q, 1);
+		static const uint32_t num_excl = 8;
+		uint64_t excl = 0;
+		st = pb_varints(w, sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2),
+		                &num_excl, &excl, 1);
+		if (st)
 			break;
-		struct nt_info *ni = &w->nts[w->nnts++];
-		ni->id = nt.id;
-		ni->cloze = nt.cfg.kind == NOTETYPE_KIND_CLOZE;
-		ni->sort_idx = nt.cfg.sort_field_idx;
-		if (nt.nfields) {
-			ni->names = calloc(nt.nfields, sizeof *ni->names);
-			ni->excluded = calloc(nt.nfields, sizeof *ni->excluded);
-			if (!ni->names || !ni->excluded)
-				st = nomem(w);
-		}
-		for (size_t k = 0; k < nt.nfields && !st; k++) {
-			ni->names[k] = strdup(col_str(nt.fields[k].name));
-			ni->excluded[k] = nt.fields[k].cfg.exclude_from_search;
-			if (!ni->names[k])
-				st = nomem(w);
-			else
-				ni->nfields = k + 1;
-		}
-		notetype_free(&nt);
+		if (!(ni->names[ni->nfields] = strdup(name ? name : "")))
+			st = nomem(w);
+		else
+			ni->excluded[ni->nfields++] = excl != 0;
 	}
-	free(ids);
+	if (!st && rc != SQLITE_DONE)
+		st = col_sqlite_err(db, rc, w->e, "reading notetypes");
+	search_stmt_done(q);
 	if (!st)
 		w->nts_loaded = true;
+	return st;
+}
+
+/* The notetypes' kind and sort field, for the terms that need them (sc:,
+ * and unqualified text when a field is excluded).  Matched by id: outside
+ * a transaction this statement may see a newer collection than
+ * load_notetypes did, and a notetype it does not know keeps the
+ * defaults (normal, sort field 0). */
+static enum status load_nt_configs(struct writer *w)
+{
+	enum status st = load_notetypes(w);
+	if (st || w->ntcfg_loaded)
+		return st;
+	static const char sql[] = "select id, config from notetypes order by id";
+	sqlite3 *db = col_db(w->c);
+	sqlite3_stmt *q;
+	if ((st = search_stmt_get(db, w->stmt_kind, sql, &q, NULL, w->e)))
+		return st;
+	int rc = SQLITE_DONE;
+	size_t i = 0;
+	while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(q, 0);
+		while (i < w->nnts && w->nts[i].id < id)
+			i++;
+		if (i == w->nnts || w->nts[i].id != id)
+			continue;
+		static const uint32_t nums[] = {1, 2};
+		uint64_t v[2] = {0, 0};
+		st = pb_varints(w, sqlite3_column_blob(q, 1), (size_t)sqlite3_column_bytes(q, 1), nums,
+		                v, 2);
+		w->nts[i].cloze = (int32_t)v[0] == NOTETYPE_KIND_CLOZE;
+		w->nts[i].sort_idx = (uint32_t)v[1];
+	}
+	if (!st && rc != SQLITE_DONE)
+		st = col_sqlite_err(db, rc, w->e, "reading notetypes");
+	search_stmt_done(q);
+	if (!st)
+		w->ntcfg_loaded = true;
 	return st;
 }
 
@@ -467,7 +575,7 @@ static enum status write_unqualified(struct writer *w, const char *text, bool nc
 	buf_init(&t, 0);
 	buf_init(&pat, 0);
 	buf_init(&tmp, 0);
-	enum status st = load_notetypes(w);
+	enum status st = load_nt_configs(w);
 	if (!st)
 		st = search_to_sql(text, strlen(text), &tmp, w->e);
 	if (!st && nc)
@@ -880,9 +988,14 @@ out:
 }
 
 /* dupe:ntid,text - notes of the notetype whose stripped first field
- * equals the stripped text, found through notes.csum (§4.16). */
+ * equals the stripped text, found through notes.csum (§4.16) now, at
+ * compile time, as Anki does; the SQL gets their ids.  "+mid" keeps
+ * SQLite from preferring idx_notes_mid (every note of the notetype) to
+ * the checksum index when its statistics make the notetype look rare. */
 static enum status write_dupe(struct writer *w, const struct search_term *t)
 {
+	static const char sql[] = "select id, field_at_index(flds, 0) from notes "
+	                          "where csum = ?1 and +mid = ?2 order by id";
 	struct buf text, want, have;
 	buf_init(&text, 0);
 	buf_init(&want, 0);
@@ -893,15 +1006,8 @@ static enum status write_dupe(struct writer *w, const struct search_term *t)
 		st = text_strip_html_preserving_media(bs(&text), text.len, &want, w->e);
 	sqlite3 *db = col_db(w->c);
 	int rc = SQLITE_OK;
-	if (!st) {
-		rc = sqlite3_prepare_v2(
-		    db,
-		    "select id, field_at_index(flds, 0) from notes where csum = ?1 and mid = ?2 "
-		    "order by id",
-		    -1, &q, NULL);
-		if (rc != SQLITE_OK)
-			st = col_sqlite_err(db, rc, w->e, "dupe: search");
-	}
+	if (!st)
+		st = search_stmt_get(db, w->stmt_kind, sql, &q, NULL, w->e);
 	if (!st) {
 		sqlite3_bind_int64(q, 1, text_checksum_stripped(bs(&want), want.len));
 		sqlite3_bind_int64(q, 2, t->num);
@@ -923,7 +1029,7 @@ static enum status write_dupe(struct writer *w, const struct search_term *t)
 		st = col_sqlite_err(db, rc, w->e, "dupe: search");
 	if (!st)
 		st = emit(w, ")");
-	sqlite3_finalize(q);
+	search_stmt_done(q);
 	buf_free(&text);
 	buf_free(&want);
 	buf_free(&have);
@@ -1182,14 +1288,11 @@ static enum status write_deck(struct writer *w, const char *deck_raw)
 			goto out;
 		sqlite3_stmt *q;
 		sqlite3 *db = col_db(w->c);
-		int rc =
-		    sqlite3_prepare_v2(db, "select name from decks where id = ?1", -1, &q, NULL);
-		if (rc != SQLITE_OK) {
-			st = col_sqlite_err(db, rc, w->e, "deck:current");
+		if ((st = search_stmt_get(db, w->stmt_kind, "select name from decks where id = ?1",
+		                          &q, NULL, w->e)))
 			goto out;
-		}
 		sqlite3_bind_int64(q, 1, w->cur_deck);
-		rc = sqlite3_step(q);
+		int rc = sqlite3_step(q);
 		if (rc == SQLITE_ROW) {
 			const char *name = (const char *)sqlite3_column_text(q, 0);
 			st = search_regex_escape(
@@ -1199,7 +1302,7 @@ static enum status write_deck(struct writer *w, const char *deck_raw)
 		} else {
 			st = col_sqlite_err(db, rc, w->e, "deck:current");
 		}
-		sqlite3_finalize(q);
+		search_stmt_done(q);
 	} else {
 		if (!(st = search_to_re(d, deck.len, &re, w->e)) &&
 		    !(st = deck_name_native_from_human(bs(&re), &native, w->e)))
@@ -1296,13 +1399,14 @@ static enum status write_preset(struct writer *w, const char *name)
 {
 	sqlite3 *db = col_db(w->c);
 	sqlite3_stmt *q;
-	int rc = sqlite3_prepare_v2(db, "select id from deck_config where name = ?1", -1, &q, NULL);
-	if (rc != SQLITE_OK)
-		return col_sqlite_err(db, rc, w->e, "preset: search");
+	enum status st0 = search_stmt_get(db, w->stmt_kind,
+	                                  "select id from deck_config where name = ?1", &q, NULL, w->e);
+	if (st0)
+		return st0;
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
+	int rc = sqlite3_step(q);
 	int64_t dcid = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-	sqlite3_finalize(q);
+	search_stmt_done(q);
 	if (rc == SQLITE_DONE)
 		return emit(w, "false");
 	if (rc != SQLITE_ROW)
@@ -1518,12 +1622,15 @@ void search_sql_free(struct search_sql *s)
 	memset(s, 0, sizeof *s);
 }
 
-enum status search_compile_tree(struct col *c, const struct search_node *tree,
-                                enum search_target target, const char *order_sql,
-                                struct search_sql *out, struct errinfo *e)
+enum status search_compile_tree_kept(struct col *c, const struct search_node *tree,
+                                     enum search_target target, const char *order_sql, bool keep,
+                                     struct search_sql *out, struct errinfo *e)
 {
 	memset(out, 0, sizeof *out);
-	struct writer w = {.c = c, .e = e, .target = target};
+	struct writer w = {.c = c,
+	                   .e = e,
+	                   .target = target,
+	                   .stmt_kind = keep ? SEARCH_STMT_FIXED : SEARCH_STMT_ONCE};
 	buf_init(&w.sql, 0);
 	w.table = (target == SEARCH_CARDS ? T_CARDS : T_NOTES) | node_table(tree);
 	if (order_sql && strstr(order_sql, "n."))
@@ -1558,6 +1665,13 @@ enum status search_compile_tree(struct col *c, const struct search_node *tree,
 	out->params = w.params;
 	out->nparams = w.np;
 	return ST_OK;
+}
+
+enum status search_compile_tree(struct col *c, const struct search_node *tree,
+                                enum search_target target, const char *order_sql,
+                                struct search_sql *out, struct errinfo *e)
+{
+	return search_compile_tree_kept(c, tree, target, order_sql, false, out, e);
 }
 
 enum status search_compile(struct col *c, const char *query, enum search_target target,

@@ -14,10 +14,19 @@
  *   - the compiled SQL does not prepare, except for SQLite's own limits
  *     on expression depth and parameter count (Anki has the same);
  *   - running it fails otherwise than with ST_INVALID (a regex over its
- *     match limit, the time budget).
- * ASan/UBSan catch the rest.
+ *     match limit, the time budget);
+ *   - search_run_kept (statements kept on the connection, as
+ *     anki-connectd runs searches) answers differently from search_run,
+ *     the first time or the second (on the kept statements).
+ * One note's field is 30 a's and a "!", so a catastrophic regex meets
+ * the PCRE2 match limit of sqlfn.c (checked at start-up: the limit must
+ * be in force, or fuzzing would hang on such inputs instead of showing
+ * them).  ASan/UBSan catch the rest.
  *
- * Build (from the repository root; L = the pkg-config list of the Makefile):
+ * tests/check-fuzz-ac.sh builds and runs this target (make check: 20 s,
+ * make fuzz: longer); by hand:
+ *
+ * (from the repository root; L = the pkg-config list of the Makefile):
  *   L="sqlite3 libzstd jansson libmicrohttpd libcurl libzip libcrypto libutf8proc libpcre2-8"
  *   F="-std=c17 -D_GNU_SOURCE -g -O1 $(pkg-config --cflags $L) -Isrc/lib"
  *   mkdir -p build/fuzz/obj
@@ -43,6 +52,7 @@
 #include "col_store.h"
 #include "search.h"
 #include "search_parse.h"
+#include "search_stmt.h"
 #include "text.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -52,6 +62,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct col *col;
 static char dir[64];
+/* "{basic}", "{rev}", "{cloze}" in an input stand for these notetype ids,
+ * so dupe:, mid: and ntid-based seeds reach notes of a real notetype */
+static int64_t nt_ids[3];
+static const char *const nt_tokens[3] = {"{basic}", "{rev}", "{cloze}"};
 
 static void die(const char *what, const char *msg)
 {
@@ -130,6 +144,7 @@ static void deck(int64_t id, const char *name, int filtered)
 static void cleanup(void)
 {
 	char path[128];
+	search_stmt_release(col_db(col));
 	col_close(col);
 	snprintf(path, sizeof path, "%s/c.anki2", dir);
 	unlink(path);
@@ -159,6 +174,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	int64_t basic = notetype("Basic"), rev = notetype("Basic (and reversed card)"),
 	        cloze = notetype("Cloze");
+	nt_ids[0] = basic;
+	nt_ids[1] = rev;
+	nt_ids[2] = cloze;
 	deck(100, "French", 0);
 	deck(101, "French\x1fWords", 0);
 	deck(102, "Filtered", 1);
@@ -181,6 +199,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	card(n4, 102, 0, 2, 2, -100000, 1, 29);
 	card(n4, 1, 1, 0, -2, 3, 0, 0);
 	card(n5, 1, 0, 3, 1, NOW + 600, 0, 0);
+	int64_t n6 = note(basic, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\x1fx", "");
+	card(n6, 1, 0, 0, 0, 4, 0, 0);
 
 	/* one excluded field, so the per-notetype SQL paths run too */
 	struct notetype nt;
@@ -188,6 +208,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	nt.fields[1].cfg.exclude_from_search = true;
 	must(col_store_notetype(col, &nt, COL_STORE_NORMAL, &e), &e, "store notetype");
 	notetype_free(&nt);
+
+	/* the PCRE2 match limit is in force: a catastrophic pattern ends
+	 * with a search error, not after 2^30 steps */
+	int64_t *ids;
+	size_t n;
+	if (search_run(col, "\"re:^(a|a?)+$\"", SEARCH_NOTES, NULL, &ids, &n, &e) != ST_INVALID ||
+	    !strstr(e.msg, "match limit"))
+		die("match limit", "a catastrophic regex was not stopped");
 	return 0;
 }
 
@@ -243,6 +271,24 @@ static void run_target(const char *q, enum search_target t)
 	for (size_t i = 1; i < n; i++)
 		if (ids[i - 1] >= ids[i])
 			die("order", "ids not ascending");
+
+	/* kept statements answer exactly as fresh ones */
+	for (int round = 0; round < 2; round++) {
+		struct errinfo ke;
+		errinfo_clear(&ke);
+		int64_t *kids = NULL;
+		size_t kn = 0;
+		enum status kst = search_run_kept(col, q, t, NULL, &kids, &kn, &ke);
+		if (kst != st) {
+			fprintf(stderr, "uncached: %d %s\nkept: %d %s\n", st, e.msg, kst, ke.msg);
+			die("kept", "status differs");
+		}
+		if (st && strcmp(ke.msg, e.msg) && !strstr(e.msg, "took too long"))
+			die("kept: message differs", ke.msg);
+		if (!st && (kn != n || (n && memcmp(kids, ids, n * sizeof *ids))))
+			die("kept", "ids differ");
+		free(kids);
+	}
 	free(ids);
 }
 
@@ -250,11 +296,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > 4096)
 		return 0;
-	char *q = malloc(size + 1);
+	/* each token (at least 5 bytes) becomes at most 20 digits */
+	char *q = malloc(size * 4 + 1);
 	if (!q)
 		return 0;
-	memcpy(q, data, size);
-	q[size] = 0;
+	size_t o = 0;
+	for (size_t i = 0; i < size;) {
+		size_t t = 0;
+		while (t < 3 && (size - i < strlen(nt_tokens[t]) ||
+		                 memcmp(data + i, nt_tokens[t], strlen(nt_tokens[t]))))
+			t++;
+		if (t < 3) {
+			o += (size_t)sprintf(q + o, "%lld", (long long)nt_ids[t]);
+			i += strlen(nt_tokens[t]);
+		} else {
+			q[o++] = (char)data[i++];
+		}
+	}
+	q[o] = 0;
 
 	struct errinfo e;
 	errinfo_clear(&e);

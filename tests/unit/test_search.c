@@ -4,7 +4,11 @@
  * example of search-syntax.md §10 (one cmocka test each, on the §10.1
  * fixture built with the collection library), plus the SQL it compiles
  * to (bound parameters only, the checksum index for first-field
- * searches), excluded fields, prop:r, and hostile input.
+ * searches and dupe:), excluded fields, prop:r, and hostile input.
+ * Every §10 example and the excluded-field cases also run through
+ * search_run_kept (statements kept on the connection, search_stmt.h),
+ * which must answer exactly as search_run does, also after the
+ * notetypes change under it.
  *
  * Time: TZ=UTC and ANKIHOST_FAKE_NOW_MS fixed at 2026-03-15 12:00 UTC
  * (rollover 04:00), so "today" and "n days ago" are exact.
@@ -22,6 +26,7 @@
 #include "search.h"
 #include "search_day.h"
 #include "search_fsrs.h"
+#include "search_stmt.h"
 
 #define DAY 86400LL
 #define NOW 1773576000LL /* 2026-03-15 12:00:00 UTC */
@@ -249,6 +254,8 @@ static int fixture_setup(void **state)
 static int fixture_teardown(void **state)
 {
 	(void)state;
+	assert_int_equal(search_stmt_release(col_db(fx.c)), 0);
+	assert_int_equal(search_stmt_count(col_db(fx.c)), 0);
 	col_close(fx.c);
 	fx.c = NULL;
 	tu_rmtree(fx.dir);
@@ -492,6 +499,27 @@ static void labels_of(const int64_t *ids, size_t n, int cards, char *out, size_t
 	}
 }
 
+/* search_run_kept, twice (the second time on kept statements), must
+ * give what search_run gave: the same status, message and ids. */
+static void kept_agrees(const char *q, enum search_target t, enum status want_st,
+                        const struct errinfo *want_e, const int64_t *want, size_t nwant)
+{
+	for (int round = 0; round < 2; round++) {
+		int64_t *ids = NULL;
+		size_t n = 0;
+		struct errinfo e;
+		errinfo_clear(&e);
+		enum status st = search_run_kept(fx.c, q, t, NULL, &ids, &n, &e);
+		if (st != want_st)
+			fail_msg("%s: kept status %d, uncached %d (%s)", q, st, want_st, e.msg);
+		if (st)
+			assert_string_equal(e.msg, want_e->msg);
+		else if (n != nwant || (n && memcmp(ids, want, n * sizeof *ids)))
+			fail_msg("%s: kept search found %zu ids, uncached %zu", q, n, nwant);
+		free(ids);
+	}
+}
+
 static void expected_labels(const struct example *ex, char *out, size_t outsz)
 {
 	if (!strcmp(ex->expect, "all") || !strcmp(ex->expect, "all-C6a")) {
@@ -520,6 +548,7 @@ static void test_example(void **state)
 	errinfo_clear(&e);
 	enum status st =
 	    search_run(fx.c, q, ex->cards ? SEARCH_CARDS : SEARCH_NOTES, NULL, &ids, &n, &e);
+	kept_agrees(q, ex->cards ? SEARCH_CARDS : SEARCH_NOTES, st, &e, ids, n);
 	if (ex->error) {
 		assert_int_equal(st, ST_INVALID);
 		assert_string_equal(e.msg, ex->error);
@@ -838,6 +867,157 @@ static void test_first_field_case_variants(void **state)
 	assert_int_equal(col_note_delete(fx.c, nid2, &e), ST_OK);
 }
 
+/* Every statement SQLite starts while a search runs (its own and the
+ * lookups it makes while compiling), so their plans can be checked. */
+struct traced {
+	char sql[16][2048];
+	int n;
+};
+
+static int trace_stmt(unsigned type, void *ctx, void *p, void *x)
+{
+	(void)x;
+	struct traced *t = ctx;
+	const char *sql = type == SQLITE_TRACE_STMT ? sqlite3_sql(p) : NULL;
+	if (sql && t->n < 16)
+		snprintf(t->sql[t->n++], sizeof t->sql[0], "%s", sql);
+	return 0;
+}
+
+/* The plan of every traced statement that reads notes: none scans the
+ * table; returns how many use the checksum index. */
+static int plans_use_csum(const char *q, const struct traced *t)
+{
+	int csum = 0;
+	for (int i = 0; i < t->n; i++) {
+		if (!strstr(t->sql[i], "from notes"))
+			continue;
+		char sql[2200], plan[2048] = "";
+		snprintf(sql, sizeof sql, "explain query plan %s", t->sql[i]);
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(col_db(fx.c), sql, -1, &st, NULL) != SQLITE_OK)
+			fail_msg("%s: %s", t->sql[i], sqlite3_errmsg(col_db(fx.c)));
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			strncat(plan, (const char *)sqlite3_column_text(st, 3),
+			        sizeof plan - strlen(plan) - 2);
+			strncat(plan, "\n", sizeof plan - strlen(plan) - 1);
+		}
+		sqlite3_finalize(st);
+		if (strstr(plan, "SCAN n") || strstr(plan, "idx_notes_mid"))
+			fail_msg("%s: %s\n%s", q, t->sql[i], plan);
+		csum += strstr(plan, "ix_notes_csum") != NULL;
+	}
+	return csum;
+}
+
+static void run_traced(const char *q, const char *want)
+{
+	struct traced t = {.n = 0};
+	sqlite3_trace_v2(col_db(fx.c), SQLITE_TRACE_STMT, trace_stmt, &t);
+	int64_t *ids;
+	size_t n;
+	struct errinfo e;
+	enum status st = search_run(fx.c, q, SEARCH_NOTES, NULL, &ids, &n, &e);
+	sqlite3_trace_v2(col_db(fx.c), 0, NULL, NULL);
+	if (st)
+		fail_msg("%s: %s", q, e.msg);
+	char got[128];
+	labels_of(ids, n, 0, got, sizeof got);
+	free(ids);
+	if (strcmp(got, want))
+		fail_msg("%s: got [%s] want [%s]", q, got, want);
+	if (plans_use_csum(q, &t) < 1)
+		fail_msg("%s: no statement used ix_notes_csum", q);
+}
+
+/* Duplicate lookups - dupe:NTID,text (the browser's "find duplicates",
+ * run by AnkiConnect clients too) and an exact first-field search - go
+ * through the checksum index, even when SQLite's statistics make the
+ * notetype index look better (a collection with many small notetypes
+ * after ANALYZE): the notetype test is "+mid", which no index serves. */
+static void test_dupe_uses_csum_index(void **state)
+{
+	(void)state;
+	char q[128];
+	for (int stats = 0; stats < 2; stats++) {
+		if (stats) {
+			exec("analyze");
+			exec("delete from sqlite_stat1 where tbl = 'notes'");
+			exec("insert into sqlite_stat1 values ('notes', 'idx_notes_mid', '1000000 1'), "
+			     "('notes', 'ix_notes_csum', '1000000 8')");
+			exec("analyze sqlite_schema"); /* reload the statistics */
+		}
+		snprintf(q, sizeof q, "dupe:%lld,dog", (long long)fx.basic);
+		run_traced(q, "N1");
+		snprintf(q, sizeof q, "\"dupe:%lld,<b>dog</b>\"", (long long)fx.basic);
+		run_traced(q, "N1");
+		run_traced("\"Front:dog\"", "N1");
+		run_traced("\"front:a dog\"", "N2");
+	}
+	/* back to no statistics for the tests after this one: reloading
+	 * from an empty table resets them (dropping it alone would not) */
+	exec("delete from sqlite_stat1");
+	exec("analyze sqlite_schema");
+	exec("drop table sqlite_stat1");
+}
+
+/* search_run_kept: statements stay on the connection and are found
+ * again; generated ones are bounded; release finalizes them all. */
+static void test_kept_statements(void **state)
+{
+	(void)state;
+	sqlite3 *db = col_db(fx.c);
+	int64_t *ids;
+	size_t n;
+	struct errinfo e;
+	assert_int_equal(search_run_kept(fx.c, "\"Front:dog\"", SEARCH_NOTES, NULL, &ids, &n, &e),
+	                 ST_OK);
+	free(ids);
+	int kept = search_stmt_count(db);
+	assert_true(kept >= 2); /* the notetype lookup, the search */
+	for (int i = 0; i < 5; i++) {
+		/* same SQL shape, other words: nothing new is prepared */
+		char q[64];
+		snprintf(q, sizeof q, "\"Front:%c%c%c\"", 'a' + i, 'b' + i, 'c' + i);
+		assert_int_equal(search_run_kept(fx.c, q, SEARCH_NOTES, NULL, &ids, &n, &e), ST_OK);
+		assert_int_equal(n, 0);
+		free(ids);
+		assert_int_equal(search_stmt_count(db), kept);
+	}
+	/* many shapes: at most SEARCH_STMT_MAX_QUERIES of them stay */
+	for (int i = 0; i < SEARCH_STMT_MAX_QUERIES + 20; i++) {
+		char q[64];
+		snprintf(q, sizeof q, "prop:ivl>%d%s", i, i % 2 ? " is:due" : "");
+		for (int k = 0; k < i % 3; k++)
+			strcat(q, " -is:new");
+		assert_int_equal(search_run_kept(fx.c, q, SEARCH_CARDS, NULL, &ids, &n, &e), ST_OK);
+		free(ids);
+	}
+	assert_true(search_stmt_count(db) <= SEARCH_STMT_MAX_QUERIES + 8);
+	/* a statement in use is not handed out twice */
+	sqlite3_stmt *a, *b;
+	assert_int_equal(search_stmt_get(db, SEARCH_STMT_FIXED, "select 1 union all select 2", &a,
+	                                 NULL, &e),
+	                 ST_OK);
+	assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+	assert_int_equal(search_stmt_get(db, SEARCH_STMT_FIXED, "select 1 union all select 2", &b,
+	                                 NULL, &e),
+	                 ST_OK);
+	assert_ptr_not_equal(a, b);
+	/* release leaves what is running (a), finalizes the rest (b too) */
+	assert_int_equal(search_stmt_release(db), 1);
+	assert_int_equal(search_stmt_count(db), 1);
+	search_stmt_done(a);
+	assert_int_equal(search_stmt_release(db), 0);
+	assert_int_equal(search_stmt_count(db), 0);
+	/* a bad statement is an error, not a kept statement */
+	int rc = 0;
+	assert_int_equal(search_stmt_get(db, SEARCH_STMT_QUERY, "select from", &a, &rc, &e), ST_DB);
+	assert_null(a);
+	assert_int_equal(rc, SQLITE_ERROR);
+	assert_int_equal(search_stmt_count(db), 0);
+}
+
 /* Id lists stay one parameter and use the primary key. */
 static void test_id_lists(void **state)
 {
@@ -909,6 +1089,9 @@ static void test_excluded_fields(void **state)
 		size_t n;
 		if (search_run(fx.c, cases[i].q, SEARCH_NOTES, NULL, &ids, &n, &e))
 			fail_msg("%s: %s", cases[i].q, e.msg);
+		/* the kept statements of the §10 examples ran before the
+		 * notetype changed: they must not answer from the old one */
+		kept_agrees(cases[i].q, SEARCH_NOTES, ST_OK, &e, ids, n);
 		char got[128];
 		labels_of(ids, n, 0, got, sizeof got);
 		if (strcmp(got, cases[i].want))
@@ -1293,6 +1476,8 @@ int main(void)
 	    cmocka_unit_test(test_notes_match_per_card),
 	    cmocka_unit_test(test_first_field_uses_csum_index),
 	    cmocka_unit_test(test_first_field_case_variants),
+	    cmocka_unit_test(test_dupe_uses_csum_index),
+	    cmocka_unit_test(test_kept_statements),
 	    cmocka_unit_test(test_id_lists),
 	    cmocka_unit_test(test_excluded_fields),
 	    cmocka_unit_test(test_ignore_accents),
