@@ -185,6 +185,7 @@ enum status server_reload_users(struct server *srv, struct errinfo *e)
 	pthread_rwlock_unlock(&srv->users_lock);
 	log_info("reloaded users: %zu configured", nu.n);
 	users_free(&old);
+	ustate_media_forget_absent(srv);
 	return ST_OK;
 }
 
@@ -369,6 +370,7 @@ static int run(void)
 		fatalx("SYNC_BASE: %s", e.msg);
 	pthread_rwlock_init(&srv->users_lock, NULL);
 	pthread_mutex_init(&srv->ustates_lock, NULL);
+	pthread_mutex_init(&srv->spool_lock, NULL);
 
 	/* Signals go to the signalfd; threads started later inherit the mask. */
 	sigset_t mask;
@@ -473,6 +475,8 @@ static int run(void)
 	pthread_rwlock_unlock(&srv->users_lock);
 	pthread_rwlock_destroy(&srv->users_lock);
 	pthread_mutex_destroy(&srv->ustates_lock);
+	routes_spool_trim(srv);
+	pthread_mutex_destroy(&srv->spool_lock);
 	free(srv);
 	log_info("stopped");
 	return 0;

@@ -99,6 +99,13 @@ struct sreq {
 	uint64_t spool_len;
 	/* decoded payload */
 	struct buf json;
+	/* uploadChanges body held in memory (mem_spool) until it would pass
+	 * MEDIA_SPOOL_MEM_MAX or the server's MEDIA_SPOOL_MEM_TOTAL; then it
+	 * moves to the file q->up.  mem_counted: bytes charged to
+	 * srv->spool_mem. */
+	int mem_spool;
+	struct buf mbody;
+	size_t mem_counted;
 	struct afile up;
 	int up_open;
 	int up_taken;
@@ -130,6 +137,11 @@ const char *sreq_skey(struct sreq *q)
 const struct buf *sreq_json(struct sreq *q)
 {
 	return &q->json;
+}
+
+const struct buf *sreq_mem_body(struct sreq *q)
+{
+	return q->mem_spool ? &q->mbody : NULL;
 }
 
 const char *sreq_file(struct sreq *q, uint64_t *size, int *truncated)
@@ -200,6 +212,8 @@ void sreq_reply_json(struct sreq *q, const char *json)
 
 struct fd_stream {
 	int fd;
+	struct server *srv;
+	uint64_t dl_mem; /* released from srv->dl_mem at the end */
 	struct zstdio_reader *z; /* NULL: raw */
 	char path[96];           /* for messages */
 };
@@ -229,25 +243,36 @@ static void fd_stream_free(void *ctx)
 	struct fd_stream *s = ctx;
 	zstdio_reader_free(s->z);
 	close(s->fd);
+	if (s->dl_mem)
+		atomic_fetch_sub(&s->srv->dl_mem, s->dl_mem);
 	free(s);
 }
 
 void sreq_reply_fd(struct sreq *q, int fd, uint64_t size)
 {
+	sreq_reply_fd_level(q, fd, size, ZSTDIO_LEVEL, 0);
+}
+
+void sreq_reply_fd_level(struct sreq *q, int fd, uint64_t size, int level, uint64_t dl_mem)
+{
 	struct fd_stream *s = calloc(1, sizeof *s);
 	if (!s) {
+		if (dl_mem)
+			atomic_fetch_sub(&q->srv->dl_mem, dl_mem);
 		close(fd);
 		sreq_reply_error(q, 500, "out of memory");
 		return;
 	}
 	s->fd = fd;
+	s->srv = q->srv;
+	s->dl_mem = dl_mem;
 	snprintf(s->path, sizeof s->path, "%s", httpd_req_path(q->r));
 	if (q->version < SYNC_VERSION_MAX) {
 		httpd_reply_stream(q->r, 200, OCTETS, size, fd_stream_read, s, fd_stream_free,
 		                   NULL);
 		return;
 	}
-	s->z = zstdio_reader_fd(fd, size, ZSTDIO_LEVEL);
+	s->z = zstdio_reader_fd(fd, size, level);
 	if (!s->z) {
 		fd_stream_free(s);
 		sreq_reply_error(q, 500, "cannot start zstd");
@@ -274,11 +299,96 @@ static enum status sink_json(void *ctx, const void *data, size_t len, struct err
 	return st;
 }
 
+/* Give back what the memory spool charged to the server's total. */
+static void mem_spool_release(struct sreq *q)
+{
+	if (q->mem_counted) {
+		atomic_fetch_sub(&q->srv->spool_mem, q->mem_counted);
+		q->mem_counted = 0;
+	}
+}
+
+/* A body buffer for q: a pooled one (already charged) or an empty one. */
+static void mem_spool_take(struct sreq *q)
+{
+	struct server *srv = q->srv;
+	buf_init(&q->mbody, MEDIA_SPOOL_MEM_MAX);
+	pthread_mutex_lock(&srv->spool_lock);
+	if (srv->spool_pooled > 0) {
+		q->mbody = srv->spool_pool[--srv->spool_pooled];
+		q->mem_counted = q->mbody.alloc;
+	}
+	pthread_mutex_unlock(&srv->spool_lock);
+	buf_reset(&q->mbody);
+}
+
+/* At the end of the request: back to the pool, or freed. */
+static void mem_spool_put(struct sreq *q)
+{
+	struct server *srv = q->srv;
+	if (q->mbody.data && q->mem_counted == q->mbody.alloc) {
+		pthread_mutex_lock(&srv->spool_lock);
+		if (srv->spool_pooled < MEDIA_SPOOL_POOL) {
+			srv->spool_pool[srv->spool_pooled++] = q->mbody;
+			buf_init(&q->mbody, 1);
+			q->mem_counted = 0; /* the pool holds the charge now */
+		}
+		pthread_mutex_unlock(&srv->spool_lock);
+	}
+	buf_free(&q->mbody);
+	mem_spool_release(q);
+}
+
+void routes_spool_trim(struct server *srv)
+{
+	pthread_mutex_lock(&srv->spool_lock);
+	while (srv->spool_pooled > 0) {
+		struct buf *b = &srv->spool_pool[--srv->spool_pooled];
+		atomic_fetch_sub(&srv->spool_mem, b->alloc);
+		buf_free(b);
+	}
+	pthread_mutex_unlock(&srv->spool_lock);
+}
+
+/* The memory spool is full (this body, or all of them together): move
+ * what it holds to a file beside the collection and go on there. */
+static enum status mem_spool_spill(struct sreq *q, struct errinfo *e)
+{
+	enum status st = afile_open(&q->up, q->user->colpath, 0600, e);
+	if (st)
+		return st;
+	q->up_open = 1;
+	q->mem_spool = 0;
+	if (q->mbody.len)
+		st = afile_write(&q->up, q->mbody.data, q->mbody.len, e);
+	buf_free(&q->mbody);
+	mem_spool_release(q);
+	return st;
+}
+
 static enum status sink_file(void *ctx, const void *data, size_t len, struct errinfo *e)
 {
 	struct sreq *q = ctx;
 	if (q->null_sink)
 		return ST_OK;
+	if (q->mem_spool) {
+		if (len > q->mbody.cap - q->mbody.len) {
+			enum status st = mem_spool_spill(q, e);
+			return st ? st : afile_write(&q->up, data, len, e);
+		}
+		size_t before = q->mbody.alloc;
+		enum status st = buf_append(&q->mbody, data, len, e);
+		if (st)
+			return st;
+		size_t grew = q->mbody.alloc - before;
+		if (grew) {
+			uint64_t now = atomic_fetch_add(&q->srv->spool_mem, grew) + grew;
+			q->mem_counted += grew;
+			if (now > MEDIA_SPOOL_MEM_TOTAL)
+				return mem_spool_spill(q, e);
+		}
+		return ST_OK;
+	}
 	return afile_write(&q->up, data, len, e);
 }
 
@@ -299,6 +409,13 @@ static enum status payload_open(struct sreq *q, struct errinfo *e)
 	if (st)
 		return st;
 	ustate_unlock(q->user);
+	if (q->m->id == SM_MEDIA_UPLOAD) {
+		/* A media batch is ~2.5 MiB: kept in memory, no file created and
+		 * deleted per request (see server.h, MEDIA_SPOOL_MEM_MAX). */
+		q->mem_spool = 1;
+		mem_spool_take(q);
+		return ST_OK;
+	}
 	st = afile_open(&q->up, q->user->colpath, 0600, e);
 	if (st == ST_OK)
 		q->up_open = 1;
@@ -916,5 +1033,6 @@ void routes_done(struct httpd_req *r, void *ctx, const struct httpd_done_info *i
 		close(q->up.fd);
 	buf_free(&q->json);
 	buf_free(&q->f_v);
+	mem_spool_put(q);
 	free(q);
 }

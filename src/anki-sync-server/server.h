@@ -50,6 +50,24 @@
  * 1 MiB is generous and keeps a hostile body out of memory. */
 #define SMALL_JSON_MAX (1u << 20)
 #define LOCK_FILE_NAME ".ankihost.lock"
+/* An uploadChanges body (the decoded zip) is kept in memory up to this
+ * size - the official client sends 2.5 MiB plus at most one file per
+ * batch - and all such bodies together up to MEDIA_SPOOL_MEM_TOTAL; a
+ * body past either limit moves to a file beside the collection, as full
+ * uploads do.  So memory for upload bodies never exceeds
+ * MEDIA_SPOOL_MEM_TOTAL (+ one body's growth step) whatever the number of
+ * connections. */
+#define MEDIA_SPOOL_MEM_MAX (8u * 1024 * 1024)
+#define MEDIA_SPOOL_MEM_TOTAL (64u * 1024 * 1024)
+/* Freed body buffers kept for the next uploads (counted in the total
+ * above), so a batch does not pay for fresh pages (page faults) each
+ * time; given back when the server is idle (ustate_reap). */
+#define MEDIA_SPOOL_POOL 4
+/* downloadFiles zips built in memory (media_srv.h MEDIA_DL_MEM_MAX each,
+ * held until the reply is sent): all together at most this much; past it
+ * a reply is built in a file as before. */
+#define MEDIA_DL_MEM_TOTAL (64u * 1024 * 1024)
+#define MEDIA_DL_MEM_SLACK (64u * 1024) /* zip headers and _meta */
 
 /* ---- configuration (main.c) ---- */
 struct server_config {
@@ -105,6 +123,7 @@ struct umetrics {
 
 /* ---- per-user runtime state (ustate.c) ---- */
 struct sync_session;
+struct media_srv;
 
 struct ustate {
 	struct ustate *next;
@@ -117,6 +136,14 @@ struct ustate {
 	atomic_int dir_ready; /* dir, media/ exist; leftovers cleaned */
 	sqlite3 *col;         /* open collection or NULL (held with the flock) */
 	int media_swept;      /* media temporaries swept once since start */
+	/* The user's media handle (media_srv.h), kept between /msync/
+	 * requests so that each does not open media.db again (schema, WAL
+	 * index); NULL when closed.  Used only with the lock and the flock
+	 * held, checked with media_srv_current first (the flock is dropped
+	 * between requests, so anki-sync-admin may have acted); closed when
+	 * idle USTATE_COL_IDLE_MS, when a request fails with a 500-class
+	 * status, when the user leaves the users table, and at shutdown. */
+	struct media_srv *media;
 	struct sync_session *session;
 	int64_t last_used_ms; /* CLOCK_MONOTONIC, at the end of the last request */
 	struct umetrics m;
@@ -142,6 +169,13 @@ struct server {
 	atomic_uint_fast64_t login_failures;
 	atomic_int active_sessions;
 	atomic_int stopping; /* shutdown: long checks give up */
+	/* uploadChanges bodies in memory: bytes allocated for them (in use or
+	 * pooled), and the pool of free buffers (under spool_lock) */
+	atomic_uint_fast64_t spool_mem;
+	pthread_mutex_t spool_lock;
+	struct buf spool_pool[MEDIA_SPOOL_POOL];
+	int spool_pooled;
+	atomic_uint_fast64_t dl_mem; /* bytes of downloadFiles zips in memory */
 	struct httpd *httpd;
 };
 
@@ -166,11 +200,17 @@ void ustate_col_close(struct ustate *u);
 /* Take/drop only the admin flock (for file-level work without SQLite). */
 enum status ustate_flock(struct ustate *u, struct errinfo *e);
 void ustate_funlock(struct ustate *u);
+/* With the user locked: close the kept media handle, if any. */
+void ustate_media_close(struct ustate *u);
+/* Close the kept media handles of users no longer in the users table
+ * (after a reload); a user busy right now is left to the reaper. */
+void ustate_media_forget_absent(struct server *srv);
 /* Abort the user's normal sync session if there is one (rollback). */
 void ustate_session_abort(struct server *srv, struct ustate *u, const char *why);
 /* Reaper tick: expire sessions idle longer than the timeout (measured on
  * the monotonic clock from the end of their last request) and close the
- * collections no session holds once idle USTATE_COL_IDLE_MS. */
+ * collections no session holds, and the media handles, once idle
+ * USTATE_COL_IDLE_MS. */
 void ustate_reap(struct server *srv);
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t ustate_mono_ms(void);
@@ -219,6 +259,9 @@ const struct buf *sreq_json(struct sreq *q); /* PAYLOAD_JSON: body, NUL-terminat
 /* PAYLOAD_FILE: the decoded body in a temporary file beside the user's
  * collection; the handler may take it (rename) with sreq_take_file. */
 const char *sreq_file(struct sreq *q, uint64_t *size, int *truncated);
+/* uploadChanges: the decoded body when it was kept in memory (then
+ * sreq_file gives NULL), else NULL. */
+const struct buf *sreq_mem_body(struct sreq *q);
 void sreq_take_file(struct sreq *q);
 void sreq_set_login(struct sreq *q, const char *name); /* for the access log */
 
@@ -229,6 +272,10 @@ void sreq_reply_json(struct sreq *q, const char *json);
 void sreq_reply_error(struct sreq *q, int status, const char *why);
 /* Stream size bytes of fd (taken: closed when done). */
 void sreq_reply_fd(struct sreq *q, int fd, uint64_t size);
+/* The same with the given zstd level for v11 replies (any level decodes
+ * the same; sreq_reply_fd uses ZSTDIO_LEVEL); dl_mem bytes are taken off
+ * srv->dl_mem once the stream is done. */
+void sreq_reply_fd_level(struct sreq *q, int fd, uint64_t size, int level, uint64_t dl_mem);
 
 /* handlers.c: shared request helpers (each answers the error itself and
  * returns NULL/0 when the request cannot go on) */
@@ -265,6 +312,8 @@ void handle_media_sanity(struct sreq *q);
 extern const struct smethod_def smethods[];
 extern const size_t smethods_count;
 size_t routes_build(struct server *srv, struct httpd_route *out, size_t cap);
+/* Free the pooled upload-body buffers (idle server; shutdown). */
+void routes_spool_trim(struct server *srv);
 void routes_done(struct httpd_req *r, void *ctx, const struct httpd_done_info *info, void *arg);
 
 /* metrics.c */

@@ -8,7 +8,9 @@
  *   - u->col != NULL implies u->flocked;
  *   - u->session != NULL only while u->col is open (the session's
  *     transaction lives in that connection);
- *   - u->col, u->session and the flock are touched only with u->lock held;
+ *   - u->col, u->session, u->media and the flock are touched only with
+ *     u->lock held (u->media is used only with the flock held too, but
+ *     stays open without it between requests: see server.h);
  *   - states are created on first use and freed only at shutdown, so a
  *     request may keep its pointer without reference counting.
  */
@@ -27,6 +29,7 @@
 
 #include "afile.h"
 #include "log.h"
+#include "media_srv.h"
 #include "path.h"
 #include "syncproto_col.h"
 
@@ -204,6 +207,51 @@ void ustate_col_close(struct ustate *u)
 	ustate_funlock(u);
 }
 
+void ustate_media_close(struct ustate *u)
+{
+	if (u->media) {
+		media_srv_close(u->media);
+		u->media = NULL;
+	}
+}
+
+/* Close the kept media handle under the admin flock, as every write to
+ * the media is made (closing may fold the WAL into the DB), without
+ * waiting for it: 1 if closed, 0 if anki-sync-admin holds the flock right
+ * now (the next reaper tick tries again). */
+static int media_close_nowait(struct ustate *u)
+{
+	int took = 0;
+	if (!u->flocked) {
+		if (u->lockfd < 0 || flock(u->lockfd, LOCK_EX | LOCK_NB) != 0)
+			return 0;
+		took = 1;
+	}
+	ustate_media_close(u);
+	if (took)
+		flock(u->lockfd, LOCK_UN);
+	return 1;
+}
+
+void ustate_media_forget_absent(struct server *srv)
+{
+	pthread_mutex_lock(&srv->ustates_lock);
+	struct ustate *list = srv->ustates;
+	pthread_mutex_unlock(&srv->ustates_lock);
+	for (struct ustate *u = list; u; u = u->next) {
+		if (pthread_mutex_trylock(&u->lock) != 0)
+			continue; /* busy: the reaper closes it once idle */
+		if (u->media) {
+			pthread_rwlock_rdlock(&srv->users_lock);
+			int known = users_find_name(&srv->users, u->name) != NULL;
+			pthread_rwlock_unlock(&srv->users_lock);
+			if (!known)
+				media_close_nowait(u);
+		}
+		pthread_mutex_unlock(&u->lock);
+	}
+}
+
 void ustate_session_abort(struct server *srv, struct ustate *u, const char *why)
 {
 	struct sync_session *s = u->session;
@@ -247,13 +295,18 @@ void ustate_reap(struct server *srv)
 			ustate_col_close(u);
 			closed++;
 		}
+		if (u->media && now - u->last_used_ms >= USTATE_COL_IDLE_MS &&
+		    media_close_nowait(u))
+			closed++;
 		pthread_mutex_unlock(&u->lock);
 	}
 	/* What the closed connections used (page caches, schemas, statements)
 	 * is free but scattered over the heaps; give the pages back so an idle
 	 * server is small again. */
-	if (closed)
+	if (closed) {
+		routes_spool_trim(srv);
 		malloc_trim(0);
+	}
 }
 
 void ustate_free_all(struct server *srv)
@@ -267,6 +320,7 @@ void ustate_free_all(struct server *srv)
 		pthread_mutex_lock(&u->lock);
 		ustate_session_abort(srv, u, "server stopping");
 		ustate_col_close(u);
+		ustate_media_close(u);
 		if (u->lockfd >= 0)
 			close(u->lockfd);
 		pthread_mutex_unlock(&u->lock);

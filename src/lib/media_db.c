@@ -29,7 +29,7 @@
 #include "bounds.h"
 #include "log.h"
 
-enum stmt_id { S_GET_META, S_SET_META, S_GET, S_PUT, S_DELETE, S_CHANGES, S_COUNT };
+enum stmt_id { S_GET_META, S_SET_META, S_GET, S_PUT, S_DELETE, S_CHANGES, S_DATA_VERSION, S_COUNT };
 
 static const char *const stmt_sql[S_COUNT] = {
     [S_GET_META] = "SELECT last_usn, total_bytes, total_nonempty_files FROM meta",
@@ -40,6 +40,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_DELETE] = "DELETE FROM media WHERE fname = ?1",
     [S_CHANGES] = "SELECT fname, csum, size, usn, mtime FROM media WHERE usn > ?1 "
                   "ORDER BY usn LIMIT ?2",
+    [S_DATA_VERSION] = "PRAGMA data_version",
 };
 
 struct media_db {
@@ -403,6 +404,19 @@ enum status media_db_get_meta(struct media_db *m, struct media_meta *out, struct
 	} else {
 		st = db_error(m->db, rc, e, "reading meta");
 	}
+	sqlite3_reset(s);
+	return st;
+}
+
+enum status media_db_data_version(struct media_db *m, int64_t *out, struct errinfo *e)
+{
+	sqlite3_stmt *s = m->st[S_DATA_VERSION];
+	int rc = sqlite3_step(s);
+	enum status st = ST_OK;
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	else
+		st = db_error(m->db, rc, e, "data_version");
 	sqlite3_reset(s);
 	return st;
 }

@@ -17,8 +17,10 @@
  * Pragmas: journal_mode=wal (persistent, as the official server leaves
  * it); locking_mode=normal unless MEDIA_DB_EXCLUSIVE (the official server
  * keeps one connection per user open for the life of the process with
- * exclusive locking; we open per request and serialise writers with the
- * server's per-user lock, so that `meta` and anki-sync-admin can read).
+ * exclusive locking; anki-sync-server keeps one per active user, closes it
+ * when the user is idle, and serialises writers with its per-user lock and
+ * the admin flock, so that `meta`, backups and anki-sync-admin can read
+ * and write in between).
  * The on-disk format does not depend on the locking mode.
  *
  * Every function takes an open handle; none is thread-safe on one handle.
@@ -90,6 +92,11 @@ void media_db_rollback(struct media_db *db);
 
 enum status media_db_get_meta(struct media_db *db, struct media_meta *out, struct errinfo *e);
 enum status media_db_set_meta(struct media_db *db, const struct media_meta *in, struct errinfo *e);
+
+/* PRAGMA data_version: changes when another connection (any process)
+ * commits to the DB, never for this handle's own commits.  Outside a
+ * transaction. */
+enum status media_db_data_version(struct media_db *db, int64_t *out, struct errinfo *e);
 
 /* The row for fname, deleted or not; ST_NOTFOUND when there is none. */
 enum status media_db_get(struct media_db *db, const char *fname, size_t len, struct media_row *r,

@@ -17,10 +17,13 @@
  * first), keeping "no file without a live row".
  *
  * The zip (Stored members "0".."k-1", then _meta {"0":name,...}) is built
- * by libzip straight from the open files into a file in the user
- * directory, which is unlinked once opened: memory stays bounded by
- * libzip's buffers whatever the file sizes, and the caller streams the
- * descriptor.
+ * by libzip straight from the open files.  A selection of up to
+ * MEDIA_DL_MEM_MAX bytes (media_srv_set_dl_mem_max) (every reply of a normal sync: 2.5 MiB plus the
+ * file that passed it) is built in memory and handed over as a memfd,
+ * so no file is created and deleted on disk per request; a larger one
+ * goes to a file in the user directory, unlinked once opened, so memory
+ * stays bounded whatever the file sizes.  Either way the caller streams
+ * the descriptor.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zip.h>
@@ -129,22 +133,11 @@ static enum status open_checked(struct media_srv *m, struct dl_item *it, struct 
 	return errinfo_set(e, ST_CONFLICT, "requested a file that doesn't exist: %s", r->fname);
 }
 
-static enum status build_zip(struct media_srv *m, struct dl_item *items, size_t k,
-                             struct media_download *dl, struct errinfo *e)
+/* Add members "0".."k-1" (Stored, straight from the open files) and
+ * _meta to za. */
+static enum status add_members(zip_t *za, struct dl_item *items, size_t k, struct errinfo *e)
 {
-	char name[MAX_PATH_BYTES], rnd[17];
-	/* a random name; libzip writes "<name>.XXXXXX" and renames it here */
-	enum status st = media_srv_random_hex(rnd, 16, e);
-	if (st)
-		return st;
-	if (snprintf(name, sizeof name, "%s/%s%s", m->userdir, MEDIA_DL_PREFIX, rnd) >=
-	    (int)sizeof name)
-		return errinfo_set(e, ST_INVALID, "path too long");
-	int zerr = 0;
-	zip_t *za = zip_open(name, ZIP_CREATE | ZIP_EXCL, &zerr);
-	if (!za)
-		return errinfo_set(e, ST_IO, "cannot create the download zip (libzip error %d)",
-		                   zerr);
+	enum status st = ST_OK;
 	json_t *meta = json_object();
 	if (!meta)
 		st = errinfo_set(e, ST_NOMEM, "out of memory");
@@ -196,7 +189,26 @@ static enum status build_zip(struct media_srv *m, struct dl_item *items, size_t 
 			}
 		}
 	}
-	if (st) {
+	return st;
+}
+
+static enum status build_zip_file(struct media_srv *m, struct dl_item *items, size_t k,
+                                  struct media_download *dl, struct errinfo *e)
+{
+	char name[MAX_PATH_BYTES], rnd[17];
+	/* a random name; libzip writes "<name>.XXXXXX" and renames it here */
+	enum status st = media_srv_random_hex(rnd, 16, e);
+	if (st)
+		return st;
+	if (snprintf(name, sizeof name, "%s/%s%s", m->userdir, MEDIA_DL_PREFIX, rnd) >=
+	    (int)sizeof name)
+		return errinfo_set(e, ST_INVALID, "path too long");
+	int zerr = 0;
+	zip_t *za = zip_open(name, ZIP_CREATE | ZIP_EXCL, &zerr);
+	if (!za)
+		return errinfo_set(e, ST_IO, "cannot create the download zip (libzip error %d)",
+		                   zerr);
+	if ((st = add_members(za, items, k, e))) {
 		zip_discard(za);
 		return st;
 	}
@@ -221,8 +233,101 @@ static enum status build_zip(struct media_srv *m, struct dl_item *items, size_t 
 		return st;
 	}
 	dl->size = (uint64_t)sb.st_size;
-	dl->files = (uint32_t)k;
 	return ST_OK;
+}
+
+/* Copy the finished archive in zs into a fresh memfd. */
+static enum status source_to_memfd(zip_source_t *zs, struct media_download *dl, struct errinfo *e)
+{
+	zip_stat_t zst;
+	zip_stat_init(&zst);
+	if (zip_source_stat(zs, &zst) != 0 || !(zst.valid & ZIP_STAT_SIZE))
+		return errinfo_set(e, ST_IO, "libzip: no size for the download zip");
+	if (zip_source_open(zs) != 0)
+		return errinfo_set(e, ST_IO, "libzip: cannot read the download zip");
+	int fd = memfd_create("ankihost-msync-dl", MFD_CLOEXEC);
+	enum status st = ST_OK;
+	if (fd < 0)
+		st = errinfo_errno(e, ST_IO, "memfd_create failed");
+	unsigned char chunk[65536];
+	uint64_t done = 0;
+	while (st == ST_OK) {
+		zip_int64_t r = zip_source_read(zs, chunk, sizeof chunk);
+		if (r < 0) {
+			st = errinfo_set(e, ST_IO, "libzip: reading the download zip failed");
+			break;
+		}
+		if (r == 0)
+			break;
+		size_t off = 0;
+		while (st == ST_OK && off < (size_t)r) {
+			ssize_t w = write(fd, chunk + off, (size_t)r - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				st = errinfo_errno(e, ST_IO, "writing the download zip failed");
+			else
+				off += (size_t)w;
+		}
+		done += (uint64_t)r;
+	}
+	zip_source_close(zs);
+	if (st == ST_OK && done != zst.size)
+		st = errinfo_set(e, ST_IO, "download zip: %llu bytes of %llu",
+		                 (unsigned long long)done, (unsigned long long)zst.size);
+	if (st == ST_OK && lseek(fd, 0, SEEK_SET) != 0)
+		st = errinfo_errno(e, ST_IO, "seek in the download zip");
+	if (st) {
+		if (fd >= 0)
+			close(fd);
+		return st;
+	}
+	dl->fd = fd;
+	dl->size = done;
+	return ST_OK;
+}
+
+/* The zip built in memory: no file is created and deleted on the disk
+ * per request (on ext4 every new inode then pays for the recently freed
+ * ones).  Only for selections up to MEDIA_DL_MEM_MAX bytes. */
+static enum status build_zip_mem(struct dl_item *items, size_t k, struct media_download *dl,
+                                 struct errinfo *e)
+{
+	zip_error_t ze;
+	zip_error_init(&ze);
+	zip_source_t *zs = zip_source_buffer_create(NULL, 0, 0, &ze);
+	if (!zs) {
+		zip_error_fini(&ze);
+		return errinfo_set(e, ST_NOMEM, "libzip: cannot create a buffer");
+	}
+	zip_source_keep(zs); /* still ours after zip_close */
+	zip_t *za = zip_open_from_source(zs, ZIP_CREATE | ZIP_TRUNCATE, &ze);
+	enum status st = ST_OK;
+	if (!za) {
+		st = errinfo_set(e, ST_IO, "libzip: %s", zip_error_strerror(&ze));
+	} else if ((st = add_members(za, items, k, e))) {
+		zip_discard(za);
+	} else if (zip_close(za) != 0) {
+		st = errinfo_set(e, ST_IO, "writing the download zip: %s", zip_strerror(za));
+		zip_discard(za);
+	} else {
+		st = source_to_memfd(zs, dl, e);
+	}
+	zip_source_free(zs);
+	zip_error_fini(&ze);
+	return st;
+}
+
+static enum status build_zip(struct media_srv *m, struct dl_item *items, size_t k, uint64_t total,
+                             struct media_download *dl, struct errinfo *e)
+{
+	int mem = total <= m->dl_mem_max;
+	enum status st = mem ? build_zip_mem(items, k, dl, e) : build_zip_file(m, items, k, dl, e);
+	if (st == ST_OK) {
+		dl->files = (uint32_t)k;
+		dl->in_memory = mem;
+	}
+	return st;
 }
 
 static enum status media_srv_download_impl(struct media_srv *m, const char *const *names, size_t n,
@@ -231,6 +336,7 @@ static enum status media_srv_download_impl(struct media_srv *m, const char *cons
 	dl->fd = -1;
 	dl->size = 0;
 	dl->files = 0;
+	dl->in_memory = 0;
 	if (n > MEDIA_ZIP_FILES_MAX)
 		return errinfo_set(e, ST_INVALID, "too many files requested (%zu)", n);
 	struct dl_item items[MEDIA_ZIP_FILES_MAX];
@@ -261,7 +367,7 @@ static enum status media_srv_download_impl(struct media_srv *m, const char *cons
 	for (size_t i = 0; st == ST_OK && i < k; i++)
 		st = open_checked(m, &items[i], e);
 	if (st == ST_OK)
-		st = build_zip(m, items, k, dl, e);
+		st = build_zip(m, items, k, total, dl, e);
 	for (size_t i = 0; i < k; i++)
 		if (items[i].fd >= 0)
 			close(items[i].fd);

@@ -8,6 +8,7 @@
 #define ANKIHOST_MEDIA_INTERNAL_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "buf.h"
 #include "bounds.h"
@@ -25,6 +26,12 @@ struct media_srv {
 	int same_fs; /* journal and media folder on one filesystem */
 	struct media_db *db;
 	struct media_opts o;
+	/* what media_srv_current compares: the DB file's identity and
+	 * PRAGMA data_version as this handle last left them */
+	dev_t db_dev;
+	ino_t db_ino;
+	int64_t data_version;
+	uint64_t dl_mem_max; /* media_srv_set_dl_mem_max */
 	/* journal state of the request in progress */
 	char jid[17];    /* this batch's id (hex) */
 	struct buf jrec; /* records not yet written */

@@ -464,6 +464,49 @@ static enum status recover(struct media_srv *m, struct errinfo *e)
 
 /* ---- open / close ---- */
 
+/* 1 when fd and dirfd/name are the same file (name not followed). */
+static int same_file(int fd, int dirfd, const char *name)
+{
+	struct stat a, b;
+	return fstat(fd, &a) == 0 && fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+enum status media_srv_mark(struct media_srv *m, struct errinfo *e)
+{
+	struct stat sb;
+	if (fstatat(m->userfd, MEDIA_DB_FILE, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+		return errinfo_errno(e, ST_IO, "cannot stat %s/%s", m->userdir, MEDIA_DB_FILE);
+	m->db_dev = sb.st_dev;
+	m->db_ino = sb.st_ino;
+	return media_db_data_version(m->db, &m->data_version, e);
+}
+
+int media_srv_current(struct media_srv *m)
+{
+	struct stat a, b;
+	int64_t dv = 0;
+	/* the user directory, media/ and the journal are still the ones the
+	 * handle holds open (a reset moves media/ aside) */
+	if (stat(m->userdir, &a) != 0 || fstat(m->userfd, &b) != 0 || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino)
+		return 0;
+	if (!same_file(m->mediafd, m->userfd, MEDIA_DIR) ||
+	    !same_file(m->jfd, m->userfd, MEDIA_JOURNAL_FILE))
+		return 0;
+	/* nothing left to replay (an earlier request failed after its commit,
+	 * or another process stopped half-way) */
+	if (fstat(m->jfd, &a) != 0 || a.st_size != 0)
+		return 0;
+	/* the DB file was not replaced, and no other connection committed */
+	if (fstatat(m->userfd, MEDIA_DB_FILE, &a, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    a.st_dev != m->db_dev || a.st_ino != m->db_ino)
+		return 0;
+	if (media_db_data_version(m->db, &dv, NULL) != ST_OK || dv != m->data_version)
+		return 0;
+	return 1;
+}
+
 static enum status media_srv_open_impl(const char *userdir, const struct media_opts *o,
                                        struct media_srv **out, struct errinfo *e)
 {
@@ -479,6 +522,7 @@ static enum status media_srv_open_impl(const char *userdir, const struct media_o
 	if (!m->o.max_upload_bytes)
 		m->o.max_upload_bytes = MEDIA_UPLOAD_TOTAL_DEFAULT;
 	buf_init(&m->jrec, 1u << 20);
+	m->dl_mem_max = MEDIA_DL_MEM_MAX;
 	enum status st = ST_OK;
 	if (snprintf(m->userdir, sizeof m->userdir, "%s", userdir) >= (int)sizeof m->userdir) {
 		st = errinfo_set(e, ST_INVALID, "user directory path too long");
@@ -526,6 +570,8 @@ static enum status media_srv_open_impl(const char *userdir, const struct media_o
 	/* Download zips never outlive their request (they are unlinked once
 	 * open); a crash in zip_close can leave one. */
 	sweep_prefix(m->userfd, MEDIA_DL_PREFIX);
+	if ((st = media_srv_mark(m, e)))
+		goto fail;
 	*out = m;
 	return ST_OK;
 fail:
@@ -546,6 +592,11 @@ void media_srv_close(struct media_srv *m)
 		close(m->userfd);
 	buf_free(&m->jrec);
 	free(m);
+}
+
+void media_srv_set_dl_mem_max(struct media_srv *m, uint64_t max)
+{
+	m->dl_mem_max = max;
 }
 
 struct media_db *media_srv_db(struct media_srv *m)

@@ -13,9 +13,14 @@
  *
  * Concurrency: one handle serves one request at a time, and the caller
  * must make sure that no two handles of the same user work at once (the
- * server's per-user lock; the admin's flock).  Open a handle per request:
- * opening is cheap (an SQLite open and one fstat), and it is where a crash
- * of an earlier request is repaired.
+ * server's per-user lock; the admin's flock).  Opening is where a crash
+ * of an earlier request is repaired.  A handle may be kept between
+ * requests (the server keeps one per user while the user is active, and
+ * releases the flock in between): before reusing it, under the locks
+ * again, ask media_srv_current; when it says no (another process wrote
+ * to the DB, moved media/ aside, left a journal), close it and open a
+ * new one, which repairs and re-reads everything.  After a request that
+ * failed with a 500-class status, close it too.
  *
  * Errors: every function returns enum status; for media_srv_open and the
  * request functions, status_http() of it is the status the official
@@ -53,6 +58,10 @@
 
 #define MEDIA_DIR "media"
 #define MEDIA_JOURNAL_FILE "media.ankihost-journal"
+/* Download zips of selections up to this many bytes are built in memory
+ * (a memfd: at most this plus the zip headers per request in flight);
+ * larger ones in the user directory under MEDIA_DL_PREFIX. */
+#define MEDIA_DL_MEM_MAX (8u * 1024 * 1024)
 /* Download zips are built in the user directory under this prefix. */
 #define MEDIA_DL_PREFIX ".ankihost-msync-dl."
 
@@ -94,6 +103,16 @@ struct media_srv;
 enum status media_srv_open(const char *userdir, const struct media_opts *o, struct media_srv **out,
                            struct errinfo *e);
 void media_srv_close(struct media_srv *m);
+/* For a handle kept between requests, under the same locks as a request:
+ * 1 when it may serve another request - the user directory, media/, the
+ * journal and media.db are the same files as when it was opened, the
+ * journal is empty, and no other connection has committed to the DB
+ * since media_srv_mark (PRAGMA data_version); 0 otherwise (close it and
+ * open a new one).  A few stat calls and one SQLite step. */
+int media_srv_current(struct media_srv *m);
+/* Record the DB's identity and data_version as the handle leaves them
+ * (done by media_srv_open; the handle's own commits do not change it). */
+enum status media_srv_mark(struct media_srv *m, struct errinfo *e);
 
 /* The media USN (meta.last_usn): what begin reports and `meta` must
  * report as media_usn. */
@@ -141,13 +160,24 @@ struct media_upload_result {
  * "err":""}. */
 enum status media_srv_upload(struct media_srv *m, const char *zip_path,
                              struct media_upload_result *res, struct buf *out, struct errinfo *e);
+/* The same for a zip held in memory (zip[0..len), only read, not kept):
+ * what the server uses for bodies up to its in-memory spool limit. */
+enum status media_srv_upload_mem(struct media_srv *m, const void *zip, size_t len,
+                                 struct media_upload_result *res, struct buf *out,
+                                 struct errinfo *e);
 
 /* ---- downloadFiles (§5.5) ---- */
 struct media_download {
-	int fd;         /* the zip, open for reading at offset 0, unlinked */
+	int fd;         /* the zip, open for reading at offset 0 (a memfd, or an
+	                   unlinked file) */
 	uint64_t size;  /* its length in bytes */
 	uint32_t files; /* members besides _meta (>= 1 for a non-empty request) */
+	int in_memory;  /* fd is a memfd (size bytes of memory until closed) */
 };
+/* Largest selection (sum of file sizes) the next downloads build in
+ * memory; 0 = always a file.  MEDIA_DL_MEM_MAX after open.  The server
+ * lowers it to 0 when its budget for reply memory is spent. */
+void media_srv_set_dl_mem_max(struct media_srv *m, uint64_t max);
 /* Build the reply zip for names[0..n): ST_INVALID when n > 25; ST_CONFLICT
  * when a name has no live row, or its file is missing or not what the DB
  * says (the row is then forgotten: deleted without a USN change, §5.5

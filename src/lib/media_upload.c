@@ -10,7 +10,8 @@
  * stops one byte past the declared size, so a member whose header lies (a
  * "zip bomb" that inflates beyond its declared size, or a short member)
  * is refused with the rest of the upload; libzip verifies the CRC at the
- * end of each member.  Memory use is one 256 KiB buffer, whatever the
+ * end of each member.  Each added file is hashed (SHA-1, streaming) in the
+ * same pass that writes it: its bytes are read from the zip once.  Memory use is one 256 KiB buffer, whatever the
  * sizes.
  *
  * The write order (temporaries -> journal -> commit -> renames) and the
@@ -95,6 +96,24 @@ static enum status open_zip(struct upload *u, const char *path, struct errinfo *
 		return st;
 	}
 	return ST_OK;
+}
+
+/* The same from a zip in memory (not copied: it must outlive u->za). */
+static enum status open_zip_mem(struct upload *u, const void *data, size_t len, struct errinfo *e)
+{
+	zip_error_t ze;
+	zip_error_init(&ze);
+	zip_source_t *src = zip_source_buffer_create(data, len, 0, &ze);
+	enum status st = ST_OK;
+	if (!src) {
+		st = errinfo_set(e, ST_NOMEM, "unzip files: %s", zip_error_strerror(&ze));
+	} else if (!(u->za = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze))) {
+		st = errinfo_set(e, zip_status(zip_error_code_zip(&ze), ST_INVALID),
+		                 "unzip files: %s", zip_error_strerror(&ze));
+		zip_source_free(src);
+	}
+	zip_error_fini(&ze);
+	return st;
 }
 
 /* Read the _meta member (at most 50 KiB) and parse it. */
@@ -436,6 +455,7 @@ static enum status apply_files(struct upload *u, struct errinfo *e)
 }
 
 static enum status media_srv_upload_impl(struct media_srv *m, const char *zip_path,
+                                         const void *zip_data, size_t zip_len,
                                          struct media_upload_result *res, struct buf *out,
                                          struct errinfo *e)
 {
@@ -448,7 +468,8 @@ static enum status media_srv_upload_impl(struct media_srv *m, const char *zip_pa
 	u.buf = malloc(COPY_BUF);
 	if (!u.buf)
 		return errinfo_set(e, ST_NOMEM, "out of memory");
-	if ((st = open_zip(&u, zip_path, e)) || (st = read_meta(&u, e)) || (st = validate(&u, e)))
+	if ((st = zip_path ? open_zip(&u, zip_path, e) : open_zip_mem(&u, zip_data, zip_len, e)) ||
+	    (st = read_meta(&u, e)) || (st = validate(&u, e)))
 		goto out;
 	size_t adds = 0;
 	for (size_t i = 0; i < u.n; i++)
@@ -524,5 +545,18 @@ out:
 enum status media_srv_upload(struct media_srv *m, const char *zip_path,
                              struct media_upload_result *res, struct buf *out, struct errinfo *e)
 {
-	return media_outcome(media_srv_upload_impl(m, zip_path, res, out, e), e);
+	if (!zip_path)
+		return errinfo_set(e, ST_INVALID, "missing zip");
+	return media_outcome(media_srv_upload_impl(m, zip_path, NULL, 0, res, out, e), e);
+}
+
+enum status media_srv_upload_mem(struct media_srv *m, const void *zip, size_t len,
+                                 struct media_upload_result *res, struct buf *out,
+                                 struct errinfo *e)
+{
+	if (!zip && len)
+		return errinfo_set(e, ST_INVALID, "missing zip");
+	static const unsigned char none[1];
+	return media_outcome(media_srv_upload_impl(m, NULL, zip ? zip : none, len, res, out, e),
+	                     e);
 }
