@@ -33,8 +33,8 @@ struct snap {
 	bool in_tx;
 };
 
-static json_t *handle(struct ac_server *srv, const json_t *request, bool inject,
-                      const char *origin, bool allowed, int depth, struct snap *snap);
+static json_t *handle(struct ac_server *srv, const json_t *request, bool inject, const char *origin,
+                      bool allowed, int depth, struct snap *snap);
 
 const struct ac_action *ac_action_find(const char *name)
 {
@@ -256,8 +256,8 @@ json_t *ac_handle(struct ac_server *srv, const json_t *request, bool inject, con
 	return handle(srv, request, inject, origin, allowed, depth, NULL);
 }
 
-static json_t *handle(struct ac_server *srv, const json_t *request, bool inject,
-                      const char *origin, bool allowed, int depth, struct snap *snap)
+static json_t *handle(struct ac_server *srv, const json_t *request, bool inject, const char *origin,
+                      bool allowed, int depth, struct snap *snap)
 {
 	ac_apilog(srv, "request", request);
 	struct ac_call k;

@@ -213,7 +213,7 @@ void sreq_reply_json(struct sreq *q, const char *json)
 struct fd_stream {
 	int fd;
 	struct server *srv;
-	uint64_t dl_mem; /* released from srv->dl_mem at the end */
+	uint64_t dl_mem;         /* released from srv->dl_mem at the end */
 	struct zstdio_reader *z; /* NULL: raw */
 	char path[96];           /* for messages */
 };

@@ -58,7 +58,7 @@ struct mctx {
 	struct backup_run *run;
 	const char *user;
 	size_t user_len;
-	int srcfd; /* the source media folder */
+	int srcfd;  /* the source media folder */
 	int prevfd; /* the previous snapshot's users/<user>/media, or -1 */
 	int objfd;  /* this snapshot's users/<user>/media */
 	char objdir[MAX_PATH_BYTES];
@@ -155,7 +155,8 @@ static enum status obj_path(const struct mctx *m, const unsigned char sha1[20], 
 {
 	char hex[41];
 	backup_hex(hex, sha1, 20);
-	int n = snprintf(out, cap, "%s/%s%s", m->objdir, hex, m->run->encrypted ? ".zst.age" : ".zst");
+	int n =
+	    snprintf(out, cap, "%s/%s%s", m->objdir, hex, m->run->encrypted ? ".zst.age" : ".zst");
 	if (n < 0 || (size_t)n >= cap)
 		return errinfo_set(e, ST_TOOBIG, "path too long");
 	return ST_OK;
@@ -195,7 +196,8 @@ static enum status find_or_link(struct mctx *m, const unsigned char sha1[20], st
 	*out = objset_find(&m->objs, sha1);
 	if (*out)
 		return ST_OK;
-	const struct backup_entry *q = backup_prev_find_sha1(m->run->prev, m->user, m->user_len, sha1);
+	const struct backup_entry *q =
+	    backup_prev_find_sha1(m->run->prev, m->user, m->user_len, sha1);
 	if (!q || m->prevfd < 0)
 		return ST_OK;
 	/* Relative to open directories: thousands of unchanged files must not
@@ -220,7 +222,8 @@ static enum status find_or_link(struct mctx *m, const unsigned char sha1[20], st
 		if (!backup_prev_object_ok(m->run->prev, q, from, sizeof from))
 			return ST_OK;
 		if ((st = obj_path(m, sha1, to, sizeof to, e)) ||
-		    (st = backup_run_reuse(m->run, from, to, q->stored_mtime_ns, &o.stored_mtime_ns, e)))
+		    (st = backup_run_reuse(m->run, from, to, q->stored_mtime_ns, &o.stored_mtime_ns,
+		                           e)))
 			return st;
 	}
 	return objset_add(&m->objs, &o, out, e);
@@ -280,8 +283,8 @@ static enum status capture_known(struct mctx *m, const char *name, const struct 
 			return entry_make(m, en, name, c->size, c->sha256, c->sha1, o, key, e);
 		}
 	}
-	const struct backup_entry *p =
-	    backup_prev_find_name(m->run->prev, BACKUP_KIND_MEDIA, m->user, m->user_len, name, nlen);
+	const struct backup_entry *p = backup_prev_find_name(m->run->prev, BACKUP_KIND_MEDIA,
+	                                                     m->user, m->user_len, name, nlen);
 	if (p && backup_stat_equal(&p->src, key)) {
 		struct obj *o = NULL;
 		enum status st = find_or_link(m, p->sha1, &o, e);
@@ -297,12 +300,12 @@ static enum status capture_known(struct mctx *m, const char *name, const struct 
 
 /* Cases 3 and 4: read the file. */
 static enum status capture_fd(struct mctx *m, const char *name, int fd,
-                              const struct backup_stat *key, struct backup_entry *en,
-                              int *changed, struct errinfo *e)
+                              const struct backup_stat *key, struct backup_entry *en, int *changed,
+                              struct errinfo *e)
 {
 	*changed = 0;
-	const struct backup_entry *p = backup_prev_find_name(m->run->prev, BACKUP_KIND_MEDIA, m->user,
-	                                                     m->user_len, name, strlen(name));
+	const struct backup_entry *p = backup_prev_find_name(
+	    m->run->prev, BACKUP_KIND_MEDIA, m->user, m->user_len, name, strlen(name));
 	struct obj *o = NULL;
 	enum status st;
 	struct backup_digest d;
@@ -364,7 +367,8 @@ static enum status capture(struct mctx *m, const char *name, struct backup_entry
 	for (int tries = 1;; tries++) {
 		int fd = openat(m->srcfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 		if (fd < 0) {
-			if (errno == ENOENT || errno == ELOOP) { /* deleted meanwhile, or a symlink */
+			if (errno == ENOENT ||
+			    errno == ELOOP) { /* deleted meanwhile, or a symlink */
 				*skip = 1;
 				return ST_OK;
 			}
@@ -638,12 +642,15 @@ static enum status recapture(struct mctx *m, char **names, const size_t *lens, s
 }
 
 enum status backup_media_user(struct backup_run *run, const char *user, const char *srcdir,
-                              const char *dstdir, struct backup_media_out *out,
-                              struct errinfo *e)
+                              const char *dstdir, struct backup_media_out *out, struct errinfo *e)
 {
 	memset(out, 0, sizeof *out);
-	struct mctx m = {.run = run, .user = user, .user_len = strlen(user), .srcfd = -1,
-	                 .prevfd = -1, .objfd = -1};
+	struct mctx m = {.run = run,
+	                 .user = user,
+	                 .user_len = strlen(user),
+	                 .srcfd = -1,
+	                 .prevfd = -1,
+	                 .objfd = -1};
 	char p[MAX_PATH_BYTES], raw_path[MAX_PATH_BYTES];
 	enum status st = ST_OK;
 	struct backup_listed *listed = NULL, *prev_listed = NULL;
@@ -668,7 +675,8 @@ enum status backup_media_user(struct backup_run *run, const char *user, const ch
 		return errinfo_errno(e, ST_IO, "cannot open %s", m.objdir);
 	if (run->prev) {
 		char pp[MAX_PATH_BYTES];
-		if (backup_pathf(pp, sizeof pp, NULL, "%s/users/%s/media", run->prev->dir, user) == ST_OK)
+		if (backup_pathf(pp, sizeof pp, NULL, "%s/users/%s/media", run->prev->dir, user) ==
+		    ST_OK)
 			m.prevfd = open(pp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	}
 	m.srcfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -702,10 +710,12 @@ enum status backup_media_user(struct backup_run *run, const char *user, const ch
 				goto out;
 			have_raw = 1;
 			struct errinfo le = {0};
-			enum status lst = backup_sqlite_media_list(raw_path, &listed, &nlisted, &le);
+			enum status lst =
+			    backup_sqlite_media_list(raw_path, &listed, &nlisted, &le);
 			if (lst == ST_NOTFOUND) {
 				if (attempt == 1)
-					log_warnx("user %s: media.db has no media table; media folder copied as is",
+					log_warnx("user %s: media.db has no media table; media "
+					          "folder copied as is",
 					          user);
 			} else if (lst) {
 				st = errinfo_set(e, lst, "%s", le.msg);
@@ -767,31 +777,35 @@ enum status backup_media_user(struct backup_run *run, const char *user, const ch
 		sleep_ms(attempt < 10 ? 10 : 50);
 	}
 	if (attempt > 1)
-		log_info("user %s: media changed while being copied; consistent after %d attempts%s",
-		         user, attempt, nmiss ? " (with source gaps)" : "");
+		log_info(
+		    "user %s: media changed while being copied; consistent after %d attempts%s",
+		    user, attempt, nmiss ? " (with source gaps)" : "");
 	if (nmiss) {
 		size_t unstable = 0;
 		for (size_t i = 0; i < nmiss; i++)
 			unstable += !miss_stable(prev_miss, nprev_miss, &miss[i]);
 		if (unstable) {
-			st = errinfo_set(e, ST_CONFLICT,
-			                 "media kept changing while being copied (%zu files still differ "
-			                 "from media.db after %d attempts); nothing written, run again later",
-			                 unstable, attempt);
+			st = errinfo_set(
+			    e, ST_CONFLICT,
+			    "media kept changing while being copied (%zu files still differ "
+			    "from media.db after %d attempts); nothing written, run again later",
+			    unstable, attempt);
 			goto out;
 		}
 		char shown[300] = "";
 		for (size_t i = 0; i < nmiss && i < 3; i++) {
 			size_t l = strlen(shown);
-			snprintf(shown + l, sizeof shown - l, "%s%.60s", l ? ", " : "", miss[i].name);
+			snprintf(shown + l, sizeof shown - l, "%s%.60s", l ? ", " : "",
+			         miss[i].name);
 		}
-		log_warnx("user %s: %zu files listed in media.db are missing from media/ or hold other "
-		          "bytes (%s%s); the snapshot keeps the source as it is",
-		          user, nmiss, shown, nmiss > 3 ? ", ..." : "");
+		log_warnx(
+		    "user %s: %zu files listed in media.db are missing from media/ or hold other "
+		    "bytes (%s%s); the snapshot keeps the source as it is",
+		    user, nmiss, shown, nmiss > 3 ? ", ..." : "");
 	}
 	for (size_t i = 0; i < ncur; i++) {
-		const struct backup_listed *l = backup_listed_find(listed, nlisted, cur[i].name,
-		                                                   cur[i].name_len);
+		const struct backup_listed *l =
+		    backup_listed_find(listed, nlisted, cur[i].name, cur[i].name_len);
 		cur[i].listed = l && l->csum_ok && memcmp(l->sha1, cur[i].sha1, 20) == 0;
 		if (!cur[i].listed)
 			out->unlisted++;

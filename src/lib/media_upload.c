@@ -11,8 +11,8 @@
  * "zip bomb" that inflates beyond its declared size, or a short member)
  * is refused with the rest of the upload; libzip verifies the CRC at the
  * end of each member.  Each added file is hashed (SHA-1, streaming) in the
- * same pass that writes it: its bytes are read from the zip once.  Memory use is one 256 KiB buffer, whatever the
- * sizes.
+ * same pass that writes it: its bytes are read from the zip once.  Memory use is one 256 KiB
+ * buffer, whatever the sizes.
  *
  * The write order (temporaries -> journal -> commit -> renames) and the
  * crash argument are in media_srv.c.
@@ -557,6 +557,5 @@ enum status media_srv_upload_mem(struct media_srv *m, const void *zip, size_t le
 	if (!zip && len)
 		return errinfo_set(e, ST_INVALID, "missing zip");
 	static const unsigned char none[1];
-	return media_outcome(media_srv_upload_impl(m, NULL, zip ? zip : none, len, res, out, e),
-	                     e);
+	return media_outcome(media_srv_upload_impl(m, NULL, zip ? zip : none, len, res, out, e), e);
 }

@@ -406,8 +406,8 @@ static enum status load_nt_configs(struct writer *w)
 			continue;
 		static const uint32_t nums[] = {1, 2};
 		uint64_t v[2] = {0, 0};
-		st = pb_varints(w, sqlite3_column_blob(q, 1), (size_t)sqlite3_column_bytes(q, 1), nums,
-		                v, 2);
+		st = pb_varints(w, sqlite3_column_blob(q, 1), (size_t)sqlite3_column_bytes(q, 1),
+		                nums, v, 2);
 		w->nts[i].cloze = (int32_t)v[0] == NOTETYPE_KIND_CLOZE;
 		w->nts[i].sort_idx = (uint32_t)v[1];
 	}
@@ -1399,8 +1399,8 @@ static enum status write_preset(struct writer *w, const char *name)
 {
 	sqlite3 *db = col_db(w->c);
 	sqlite3_stmt *q;
-	enum status st0 = search_stmt_get(db, w->stmt_kind,
-	                                  "select id from deck_config where name = ?1", &q, NULL, w->e);
+	enum status st0 = search_stmt_get(
+	    db, w->stmt_kind, "select id from deck_config where name = ?1", &q, NULL, w->e);
 	if (st0)
 		return st0;
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
