@@ -102,7 +102,11 @@ void handle_media_begin(struct sreq *q)
 	media_done(q, m, st, &out, &e, "msync/begin");
 }
 
-void handle_media_changes(struct sreq *q)
+/* A method whose JSON request gets a JSON reply from the media handle. */
+typedef enum status (*media_json_fn)(struct media_srv *m, const char *json, size_t len,
+                                     struct buf *out, struct errinfo *e);
+
+static void media_json_method(struct sreq *q, media_json_fn fn, const char *method)
 {
 	const struct buf *body = sreq_json(q);
 	struct media_srv *m = media_open(q);
@@ -111,23 +115,18 @@ void handle_media_changes(struct sreq *q)
 	struct errinfo e;
 	struct buf out;
 	buf_init(&out, 0);
-	enum status st = media_srv_changes_json(m, body->data ? (const char *)body->data : "",
-	                                        body->len, &out, &e);
-	media_done(q, m, st, &out, &e, "msync/mediaChanges");
+	enum status st = fn(m, body->data ? (const char *)body->data : "", body->len, &out, &e);
+	media_done(q, m, st, &out, &e, method);
+}
+
+void handle_media_changes(struct sreq *q)
+{
+	media_json_method(q, media_srv_changes_json, "msync/mediaChanges");
 }
 
 void handle_media_sanity(struct sreq *q)
 {
-	const struct buf *body = sreq_json(q);
-	struct media_srv *m = media_open(q);
-	if (!m)
-		return;
-	struct errinfo e;
-	struct buf out;
-	buf_init(&out, 0);
-	enum status st = media_srv_sanity_json(m, body->data ? (const char *)body->data : "",
-	                                       body->len, &out, &e);
-	media_done(q, m, st, &out, &e, "msync/mediaSanity");
+	media_json_method(q, media_srv_sanity_json, "msync/mediaSanity");
 }
 
 void handle_media_upload(struct sreq *q)
