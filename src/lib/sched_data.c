@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
+
 void sched_data_free(struct sched_data *d)
 {
 	free(d->cd);
@@ -174,47 +176,6 @@ void sched_fmt_f32(float v, char out[32])
 	out[o] = '\0';
 }
 
-/* JSON string escaping as serde_json does it: quote, backslash, the short
- * escapes for \b \f \n \r \t, other control characters as \u00xx. */
-static enum status put_json_string(struct buf *b, const char *s, struct errinfo *e)
-{
-	enum status st = buf_append(b, "\"", 1, e);
-	for (const unsigned char *p = (const unsigned char *)s; !st && *p; p++) {
-		char esc[8];
-		const char *rep = NULL;
-		switch (*p) {
-		case '"':
-			rep = "\\\"";
-			break;
-		case '\\':
-			rep = "\\\\";
-			break;
-		case '\b':
-			rep = "\\b";
-			break;
-		case '\f':
-			rep = "\\f";
-			break;
-		case '\n':
-			rep = "\\n";
-			break;
-		case '\r':
-			rep = "\\r";
-			break;
-		case '\t':
-			rep = "\\t";
-			break;
-		default:
-			if (*p < 0x20) {
-				snprintf(esc, sizeof esc, "\\u%04x", *p);
-				rep = esc;
-			}
-		}
-		st = rep ? buf_append_str(b, rep, e) : buf_append(b, p, 1, e);
-	}
-	return st ? st : buf_append(b, "\"", 1, e);
-}
-
 enum status sched_data_format(const struct sched_data *d, struct buf *out, struct errinfo *e)
 {
 	enum status st = buf_append(out, "{", 1, e);
@@ -253,7 +214,7 @@ enum status sched_data_format(const struct sched_data *d, struct buf *out, struc
 		if (!st)
 			st = buf_append_str(out, "\"cd\":", e);
 		if (!st)
-			st = put_json_string(out, d->cd, e);
+			st = text_json_string(out, d->cd, strlen(d->cd), e);
 	}
 #undef SEP
 	return st ? st : buf_append(out, "}", 1, e);

@@ -642,47 +642,6 @@ static void format_f64(double v, char *out, size_t outsz)
 #undef EMIT
 }
 
-static enum status put_json_string(struct buf *b, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	enum status st = buf_append(b, "\"", 1, NULL);
-	for (size_t i = 0; i < n && st == ST_OK; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[8];
-		const char *rep = NULL;
-		switch (c) {
-		case '"':
-			rep = "\\\"";
-			break;
-		case '\\':
-			rep = "\\\\";
-			break;
-		case '\b':
-			rep = "\\b";
-			break;
-		case '\f':
-			rep = "\\f";
-			break;
-		case '\n':
-			rep = "\\n";
-			break;
-		case '\r':
-			rep = "\\r";
-			break;
-		case '\t':
-			rep = "\\t";
-			break;
-		default:
-			if (c < 0x20) {
-				snprintf(esc, sizeof esc, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
-				rep = esc;
-			}
-		}
-		st = rep ? buf_append_str(b, rep, NULL) : buf_append(b, &c, 1, NULL);
-	}
-	return st == ST_OK ? buf_append(b, "\"", 1, NULL) : st;
-}
-
 static int str_cmp(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -708,7 +667,7 @@ static enum status put_json(struct buf *b, json_t *v)
 		format_f64(json_real_value(v), num, sizeof num);
 		return buf_append_str(b, num, NULL);
 	case JSON_STRING:
-		return put_json_string(b, json_string_value(v), json_string_length(v));
+		return text_json_string(b, json_string_value(v), json_string_length(v), NULL);
 	case JSON_ARRAY:
 		st = buf_append(b, "[", 1, NULL);
 		for (size_t i = 0; i < json_array_size(v) && st == ST_OK; i++) {
@@ -732,7 +691,7 @@ static enum status put_json(struct buf *b, json_t *v)
 			if (i)
 				st = buf_append(b, ",", 1, NULL);
 			if (st == ST_OK)
-				st = put_json_string(b, keys[i], strlen(keys[i]));
+				st = text_json_string(b, keys[i], strlen(keys[i]), NULL);
 			if (st == ST_OK)
 				st = buf_append(b, ":", 1, NULL);
 			if (st == ST_OK)

@@ -23,6 +23,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -952,4 +953,45 @@ enum status text_field_clean(const char *in, size_t len, bool nfc, struct buf *o
 		st = buf_append(out, "", 0, e);
 	buf_free(&tmp);
 	return st;
+}
+
+enum status text_json_string(struct buf *b, const char *s, size_t n, struct errinfo *e)
+{
+	static const char hex[] = "0123456789abcdef";
+	enum status st = buf_append(b, "\"", 1, e);
+	for (size_t i = 0; i < n && st == ST_OK; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[8];
+		const char *rep = NULL;
+		switch (c) {
+		case '"':
+			rep = "\\\"";
+			break;
+		case '\\':
+			rep = "\\\\";
+			break;
+		case '\b':
+			rep = "\\b";
+			break;
+		case '\f':
+			rep = "\\f";
+			break;
+		case '\n':
+			rep = "\\n";
+			break;
+		case '\r':
+			rep = "\\r";
+			break;
+		case '\t':
+			rep = "\\t";
+			break;
+		default:
+			if (c < 0x20) {
+				snprintf(esc, sizeof esc, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
+				rep = esc;
+			}
+		}
+		st = rep ? buf_append_str(b, rep, e) : buf_append(b, &c, 1, e);
+	}
+	return st == ST_OK ? buf_append(b, "\"", 1, e) : st;
 }

@@ -121,4 +121,10 @@ bool text_utf8_valid(const char *in, size_t len);
 /* NFC of valid UTF-8 in (utf8proc).  ST_INVALID on invalid UTF-8. */
 enum status text_nfc(const char *in, size_t len, struct buf *out, struct errinfo *e);
 
+/* Append s[0..n) to b as a JSON string the way serde_json writes it
+ * (Anki's Rust side): quotes, backslash, \b \f \n \r \t short escapes,
+ * other control characters as \u00xx, everything else (UTF-8 included)
+ * as is.  ST_NOMEM / ST_TOOBIG from b; e may be NULL. */
+enum status text_json_string(struct buf *b, const char *s, size_t n, struct errinfo *e);
+
 #endif

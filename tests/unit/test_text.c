@@ -657,6 +657,27 @@ static size_t load_sortf(sqlite3 *db, int ver, struct ntsort *v, size_t max)
 	return n;
 }
 
+/* serde_json's string form (card data, the SQL JSON functions): short
+ * escapes, other controls as \u00xx lower-case, UTF-8 and DEL as is; the
+ * length is explicit, so an embedded NUL is escaped, not an end. */
+static void test_json_string(void **state)
+{
+	(void)state;
+	static const char in[] = "a\"b\\c\b\f\n\r\t\x01\x1f\x7f\xc3\xa9/\0z";
+	static const char want[] = "\"a\\\"b\\\\c\\b\\f\\n\\r\\t\\u0001\\u001f\x7f\xc3\xa9/\\u0000z\"";
+	struct buf b;
+	buf_init(&b, 0);
+	assert_int_equal(text_json_string(&b, in, sizeof in - 1, NULL), ST_OK);
+	assert_int_equal(b.len, sizeof want - 1);
+	assert_memory_equal(b.data, want, b.len);
+	buf_free(&b);
+	/* a capped buffer reports the overflow instead of writing half */
+	buf_init(&b, 4);
+	struct errinfo e;
+	assert_int_not_equal(text_json_string(&b, "abcdef", 6, &e), ST_OK);
+	buf_free(&b);
+}
+
 static void test_fixture_notes(void **state)
 {
 	(void)state;
@@ -758,6 +779,7 @@ int main(void)
 	    cmocka_unit_test(test_pathological),
 	    cmocka_unit_test(test_random_bytes),
 	    cmocka_unit_test(test_fixture_notes),
+	    cmocka_unit_test(test_json_string),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
