@@ -664,7 +664,8 @@ static void test_json_string(void **state)
 {
 	(void)state;
 	static const char in[] = "a\"b\\c\b\f\n\r\t\x01\x1f\x7f\xc3\xa9/\0z";
-	static const char want[] = "\"a\\\"b\\\\c\\b\\f\\n\\r\\t\\u0001\\u001f\x7f\xc3\xa9/\\u0000z\"";
+	static const char want[] =
+	    "\"a\\\"b\\\\c\\b\\f\\n\\r\\t\\u0001\\u001f\x7f\xc3\xa9/\\u0000z\"";
 	struct buf b;
 	buf_init(&b, 0);
 	assert_int_equal(text_json_string(&b, in, sizeof in - 1, NULL), ST_OK);
