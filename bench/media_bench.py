@@ -8,24 +8,36 @@ release anki-sync-server:
      them, §5.4 / §7.5: up to 25 files, no more added once the batch passed
      2.5 MiB), then device B downloads everything (mediaChanges from 0,
      downloadFiles in requests of 25 names, dropping as many names as files
-     came back, each file written to B's media folder as the client writes
-     it and its SHA-1 checked against mediaChanges', then mediaSanity).  The upload bodies (zip, then one zstd frame)
-     are built before the clock starts, so the Python zipping is not timed;
-     the download side's zstd decoding, unzipping and writing is the
+     came back, each file's SHA-1 checked against mediaChanges' and the
+     file written to B's media folder as the official client writes it,
+     then mediaSanity).  Both devices are bench/bench_media_client.c, a
+     compiled client doing per request what the official Rust client does
+     (a Python client's own per-file overhead was larger than the baseline
+     it is compared with).  The upload bodies (zip, then one zstd frame)
+     are built before the clock starts, as a client has its files; the
+     download side's zstd decoding, unzipping, hashing and writing is the
      client's real work and is timed.  Each direction is reported as MB/s
      and as a ratio to moving the same bytes with plain libzip + write(2)
      in the same run (bench/bench_media_unzip.c; no fsync, because the
      server's media writes are not durable by default either).  The unzip
      baseline runs before the sync and again after it (the ratios use the
-     mean: file creation gets slower as a file system fills with recently
-     freed inodes, markedly on ext4 without a journal), and the download
-     is also compared with libzip zipping the server's files plus the
-     unzip baseline, since that is the work its two ends must do;
+     mean), and the download is also compared with libzip zipping the
+     server's files plus the unzip baseline, since that is the work its
+     two ends must do;
   2. a media sync with nothing changed (begin + mediaChanges from the
      current usn + mediaSanity), repeated;
   3. another user's `meta` latency, measured continuously from a separate
      process while 1. runs (and idle, before, for comparison);
   4. the server's RSS idle and its peak (VmHWM) during each direction.
+
+Before each timed phase (both baselines, upload, download) the page cache
+is settled when the bench may (root): dirty pages written, caches dropped,
+a pause, then the phase's input read once so it is in memory.  On the
+build machines (virtual machines whose free memory goes back to the host)
+the cost of writing into fresh page cache otherwise swings 2-6x from run
+to run with what the previous phase left behind, which is as large as the
+difference being measured; settled, every phase starts from the same
+state.
 
 Also printed: server and client CPU seconds per phase (less sensitive to
 the other processes on the machine than wall time) and the load average.
@@ -33,18 +45,15 @@ the other processes on the machine than wall time) and the load average.
     media_bench.py WORKDIR FILES MB
 """
 import hashlib
-import io
 import json
 import multiprocessing
 import os
 import random
 import resource
 import shutil
-import struct
 import subprocess
 import sys
 import time
-import zipfile
 
 from syncbench import ROOT, KeepAliveClient, Server, access_lines, percentile
 
@@ -129,6 +138,29 @@ def baseline(mode, src, out, keep=False):
     return float(fields["seconds"]), int(fields["bytes"]), int(fields["files"]), cpu
 
 
+DROP_CACHES = "/proc/sys/vm/drop_caches"
+
+
+def settle(*inputs):
+    """Write out dirty pages, drop the page cache, let the machine calm
+    down, then read every file under the given directories once (the
+    phase's input, in memory as a busy server or client would have it).
+    Returns whether the caches could be dropped."""
+    dropped = os.access(DROP_CACHES, os.W_OK)
+    os.sync()
+    if dropped:
+        with open(DROP_CACHES, "w") as f:
+            f.write("3\n")
+    time.sleep(3)
+    for top in inputs:
+        for d, _, names in os.walk(top):
+            for n in names:
+                with open(os.path.join(d, n), "rb") as f:
+                    while f.read(1 << 20):
+                        pass
+    return dropped
+
+
 def mcall(c, method, payload, raw=None):
     r = c.request(method, payload, raw_body=raw, path=c.prefix + "msync/" + method)
     if r.status != 200:
@@ -140,11 +172,6 @@ def mjson(c, method, payload):
     reply = json.loads(mcall(c, method, payload))
     assert reply.get("err") == "", reply
     return reply["data"]
-
-
-def cpu_self():
-    t = os.times()
-    return t.user + t.system
 
 
 def meta_probe(url, hkey, pause, stop, out):
@@ -164,82 +191,22 @@ def meta_probe(url, hkey, pause, stop, out):
     out.put(("ok", lat))
 
 
-def upload_all(c, batches):
-    usn = 0
-    for n, path in batches:
-        with open(path, "rb") as f:
-            body = f.read()
-        processed, cur = json.loads(mcall(c, "uploadChanges", b"", raw=body))["data"]
-        if processed != n or cur != usn + n:
-            raise SystemExit(f"uploadChanges answered [{processed},{cur}] after usn {usn}, "
-                             f"batch of {n}")
-        usn = cur
-    return usn
-
-
-def stored_members(body):
-    """(member name, memoryview of its data) of each member of a reply zip,
-    via the central directory (zipfile).  The server's members are Stored:
-    their bytes are sliced out of the body without a copy, and zipfile's
-    own CRC-32 pass is skipped because the caller checks the SHA-1 of every
-    file, which is stronger (hashing each file twice would only cost
-    time).  Other methods go through zipfile as usual."""
-    mv = memoryview(body)
-    with zipfile.ZipFile(io.BytesIO(body)) as z:
-        for info in z.infolist():
-            if info.compress_type != zipfile.ZIP_STORED:
-                yield info.filename, memoryview(z.read(info))
-                continue
-            h = info.header_offset
-            if body[h:h + 4] != b"PK\x03\x04":
-                raise SystemExit(f"downloadFiles: bad local header for {info.filename}")
-            nlen, xlen = struct.unpack_from("<HH", body, h + 26)
-            start = h + 30 + nlen + xlen
-            if start + info.file_size > len(body):
-                raise SystemExit(f"downloadFiles: {info.filename} runs past the zip")
-            yield info.filename, mv[start:start + info.file_size]
-
-
-def download_all(c, folder):
-    """The client's fetch loop (§7.5 step 3) without its media DB: each file
-    is written to the folder and its SHA-1 checked against the one
-    mediaChanges gave (the official client hashes every downloaded file
-    for its media DB as it writes it)."""
-    usn = mjson(c, "begin", {"v": LONG_CLIENT_VERSION})["usn"]
-    last, nfiles, nbytes, requests = 0, 0, 0, 0
-    while True:
-        rows = mjson(c, "mediaChanges", {"lastUsn": last})
-        if not rows:
-            break
-        want = {fname: sha1 for fname, _, sha1 in rows if sha1}
-        names = [fname for fname, _, sha1 in rows if sha1]
-        while names:
-            body = mcall(c, "downloadFiles", {"files": names[:MAX_FILES_IN_ZIP]})
-            requests += 1
-            got, fmap, members = 0, None, []
-            for member, data in stored_members(body):
-                if member == "_meta":
-                    fmap = json.loads(bytes(data))
-                else:
-                    members.append((member, data))
-            if fmap is None:
-                raise SystemExit("downloadFiles: no _meta")
-            for member, data in members:
-                fname = fmap[member]
-                if hashlib.sha1(data).hexdigest() != want.get(fname):
-                    raise SystemExit(f"{fname}: SHA-1 differs from mediaChanges")
-                with open(os.path.join(folder, fname), "wb") as f:
-                    f.write(data)
-                got += 1
-                nbytes += len(data)
-            if got == 0:
-                raise SystemExit("downloadFiles returned no file")
-            names = names[got:]
-            nfiles += got
-        last = rows[-1][1]
-    if mjson(c, "mediaSanity", {"local": nfiles}) != "OK":
-        raise SystemExit("mediaSanity failed after the download")
-    return usn, last, nfiles, nbytes, requests
+def run_client(mode, url, hkey, path):
+    """bench_media_client (the timed device, see its file comment): its
+    printed figures, its wall time as seen from here and its CPU."""
+    exe = os.path.join(ROOT, os.environ.get("BUILD", "build"), "bench", "bench_media_client")
+    if not os.access(exe, os.X_OK):
+        sys.exit(f"{exe} is not built (make bench-build)")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    r = subprocess.run([exe, mode, url, hkey, path], capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if r.returncode != 0:
+        sys.exit(f"bench_media_client {mode}: {r.stderr.strip()}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    fields = {k: float(v) for k, v in (kv.split("=") for kv in r.stdout.split())}
+    return fields, wall, cpu
 
 
 def no_change_sync(c, usn, nfiles):
@@ -268,6 +235,10 @@ def main():
     # The baselines' output stays until the end: on ext4 without a journal
     # (this machine's) every new inode skips the inodes freed in the last
     # minutes, so deleting it here would slow the server's file creation.
+    dropped = settle(os.path.join(work, "zips"))
+    if not dropped:
+        log(f"cannot write {DROP_CACHES} (not root): page cache not settled between phases, "
+            "expect noisier ratios")
     base_unzip, bbytes, bfiles, base_unzip_cpu = baseline(
         "unzip", os.path.join(work, "zips"), os.path.join(work, "base-unzip"), keep=True)
     assert bbytes == total and bfiles == nfiles, (bbytes, bfiles)
@@ -301,12 +272,14 @@ def main():
         time.sleep(0.5)
 
         # ---- upload ----
+        settle(os.path.join(work, "bodies"))
         log(f"upload: load average {loadavg()}")
         srv.reset_peak()
-        cpu_s, cpu_c, t0 = srv.cpu(), cpu_self(), time.perf_counter()
-        usn = upload_all(a, batches)
-        up_s = time.perf_counter() - t0
-        up_srv_cpu, up_cli_cpu = srv.cpu() - cpu_s, cpu_self() - cpu_c
+        cpu_s = srv.cpu()
+        up, up_s, up_cli_cpu = run_client("upload", srv.url, a.hkey, os.path.join(work, "bodies"))
+        up_srv_cpu = srv.cpu() - cpu_s
+        usn = int(up["usn"])
+        assert int(up["files"]) == nfiles and int(up["requests"]) == len(batches), up
         up_peak = srv.mem()["VmHWM"]
         assert usn == nfiles
         assert a.meta()["media_usn"] == usn
@@ -316,12 +289,14 @@ def main():
         os.makedirs(folder)
         b = KeepAliveClient(srv.url)
         b.login("user", "pass")
+        settle(os.path.join(base, "user"))
         log(f"download: load average {loadavg()}")
         srv.reset_peak()
-        cpu_s, cpu_c, t0 = srv.cpu(), cpu_self(), time.perf_counter()
-        busn, last, dfiles, dbytes, dreq = download_all(b, folder)
-        down_s = time.perf_counter() - t0
-        down_srv_cpu, down_cli_cpu = srv.cpu() - cpu_s, cpu_self() - cpu_c
+        cpu_s = srv.cpu()
+        down, down_s, down_cli_cpu = run_client("download", srv.url, b.hkey, folder)
+        down_srv_cpu = srv.cpu() - cpu_s
+        busn, dfiles, dbytes = int(down["usn"]), int(down["files"]), int(down["bytes"])
+        dreq = int(down["requests"])
         down_peak = srv.mem()["VmHWM"]
 
         stop.set()
@@ -332,7 +307,7 @@ def main():
         srv_meta = [m for u, meth, st, m in access_lines(srv.log(), log_start)
                     if u == "other" and meth == "meta"]
 
-        assert busn == usn and last == usn and dfiles == nfiles and dbytes == total
+        assert busn == usn and dfiles == nfiles and dbytes == total, down
         t = time.monotonic()
         for name in os.listdir(folder):
             with open(os.path.join(folder, name), "rb") as f:
@@ -351,11 +326,13 @@ def main():
             c.conn.close()
 
         # ---- the download's other baseline: libzip building the zips ----
+        settle(os.path.join(base, "user", "media"))
         base_zip, zbytes, zfiles, base_zip_cpu = baseline(
             "zip", os.path.join(base, "user", "media"), os.path.join(work, "base-zip"),
             keep=True)
         assert zbytes == total and zfiles == nfiles
         # the unzip baseline again, in the file system's state after the sync
+        settle(os.path.join(work, "zips"))
         base_unzip2, _, _, base_unzip2_cpu = baseline(
             "unzip", os.path.join(work, "zips"), os.path.join(work, "base-unzip2"), keep=True)
         mem_end = srv.mem()

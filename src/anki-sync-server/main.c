@@ -351,6 +351,12 @@ static int run(void)
 	 * each keeping its own freed memory: with 20 users syncing that is a
 	 * third of the peak RSS.  The work is SQLite and I/O, not malloc. */
 	mallopt(M_ARENA_MAX, 2);
+	/* With TZ unset, glibc stats /etc/localtime on every mktime(), and
+	 * libzip calls mktime() twice per zip member read: 50 stat calls per
+	 * uploadChanges.  TZ=":/etc/localtime" is the same zone, read once
+	 * (a zone change then needs a restart, as for most daemons). */
+	if (!getenv("TZ") && setenv("TZ", ":/etc/localtime", 0) != 0)
+		log_warn("cannot set TZ");
 	struct server *srv = calloc(1, sizeof *srv);
 	if (!srv)
 		fatalx("out of memory");

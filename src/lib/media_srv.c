@@ -521,6 +521,8 @@ static enum status media_srv_open_impl(const char *userdir, const struct media_o
 		m->o.durable = 1;
 	if (!m->o.max_upload_bytes)
 		m->o.max_upload_bytes = MEDIA_UPLOAD_TOTAL_DEFAULT;
+	if (!m->o.parallel_min)
+		m->o.parallel_min = MEDIA_PARALLEL_MIN;
 	buf_init(&m->jrec, 1u << 20);
 	m->dl_mem_max = MEDIA_DL_MEM_MAX;
 	enum status st = ST_OK;

@@ -11,8 +11,10 @@
  * "zip bomb" that inflates beyond its declared size, or a short member)
  * is refused with the rest of the upload; libzip verifies the CRC at the
  * end of each member.  Each added file is hashed (SHA-1, streaming) in the
- * same pass that writes it: its bytes are read from the zip once.  Memory use is one 256 KiB
- * buffer, whatever the sizes.
+ * same pass that writes it: its bytes are read from the zip once.  A batch
+ * of at least media_opts.parallel_min bytes is extracted by two threads
+ * (extract_all).  Memory use is one 256 KiB buffer per thread, whatever
+ * the sizes.
  *
  * The write order (temporaries -> journal -> commit -> renames) and the
  * crash argument are in media_srv.c.
@@ -27,6 +29,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,10 +66,27 @@ struct up_entry {
 struct upload {
 	struct media_srv *m;
 	zip_t *za;
+	const char *zip_path; /* the zip: a file ... */
+	const void *zip_data; /* ... or memory */
+	size_t zip_len;
 	json_t *meta;
 	struct up_entry ent[MEDIA_ZIP_FILES_MAX];
 	size_t n;
 	unsigned char *buf;
+};
+
+/* One extraction worker: libzip handles are not shared between threads,
+ * so each has its own over the same (read-only) zip, its own copy buffer
+ * and its own error.  Entries are disjoint, so each up_entry is written
+ * by one worker only. */
+struct xworker {
+	struct upload *u;
+	zip_t *za;
+	unsigned char *buf;
+	size_t idx[MEDIA_ZIP_FILES_MAX];
+	size_t n;
+	enum status st;
+	struct errinfo e;
 };
 
 static enum status zip_status(int zerr, enum status fallback)
@@ -246,17 +266,17 @@ static enum status write_all(int fd, const unsigned char *p, size_t n, struct er
 
 /* Copy one member into a fresh temporary, hashing it; the real length must
  * equal the declared one. */
-static enum status extract_one(struct upload *u, struct up_entry *x, EVP_MD_CTX *md,
+static enum status extract_one(struct xworker *w, struct up_entry *x, EVP_MD_CTX *md,
                                struct errinfo *e)
 {
 	int fd = -1;
-	enum status st = media_srv_tmp_create(u->m, x->tmp, &fd, e);
+	enum status st = media_srv_tmp_create(w->u->m, x->tmp, &fd, e);
 	if (st)
 		return st;
 	x->has_tmp = 1;
-	zip_file_t *zf = zip_fopen_index(u->za, (zip_uint64_t)x->idx, 0);
+	zip_file_t *zf = zip_fopen_index(w->za, (zip_uint64_t)x->idx, 0);
 	if (!zf) {
-		st = errinfo_set(e, ST_INVALID, "unzip files: %s", zip_strerror(u->za));
+		st = errinfo_set(e, ST_INVALID, "unzip files: %s", zip_strerror(w->za));
 		close(fd);
 		return st;
 	}
@@ -264,7 +284,7 @@ static enum status extract_one(struct upload *u, struct up_entry *x, EVP_MD_CTX 
 		st = errinfo_set(e, ST_INTERNAL, "SHA-1 unavailable");
 	uint64_t total = 0;
 	while (st == ST_OK) {
-		zip_int64_t r = zip_fread(zf, u->buf, COPY_BUF);
+		zip_int64_t r = zip_fread(zf, w->buf, COPY_BUF);
 		if (r < 0) {
 			zip_error_t *ze = zip_file_get_error(zf);
 			st = errinfo_set(e, zip_status(zip_error_code_zip(ze), ST_INVALID),
@@ -280,10 +300,10 @@ static enum status extract_one(struct upload *u, struct up_entry *x, EVP_MD_CTX 
 			                 (unsigned long long)x->declared);
 			break;
 		}
-		if (EVP_DigestUpdate(md, u->buf, (size_t)r) != 1)
+		if (EVP_DigestUpdate(md, w->buf, (size_t)r) != 1)
 			st = errinfo_set(e, ST_INTERNAL, "SHA-1 failed");
 		else
-			st = write_all(fd, u->buf, (size_t)r, e);
+			st = write_all(fd, w->buf, (size_t)r, e);
 	}
 	zip_fclose(zf);
 	if (st == ST_OK && total != x->declared)
@@ -298,16 +318,74 @@ static enum status extract_one(struct upload *u, struct up_entry *x, EVP_MD_CTX 
 	return st;
 }
 
+static void *xworker_run(void *arg)
+{
+	struct xworker *w = arg;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	w->st = md ? ST_OK : errinfo_set(&w->e, ST_NOMEM, "out of memory");
+	for (size_t i = 0; w->st == ST_OK && i < w->n; i++)
+		w->st = extract_one(w, &w->u->ent[w->idx[i]], md, &w->e);
+	EVP_MD_CTX_free(md);
+	return NULL;
+}
+
+/* A second worker's own handle on the zip (consistency was checked by the
+ * first open). */
+static zip_t *reopen_zip(const struct upload *u)
+{
+	if (u->zip_path)
+		return zip_open(u->zip_path, ZIP_RDONLY, NULL);
+	zip_source_t *src = zip_source_buffer_create(u->zip_data, u->zip_len, 0, NULL);
+	zip_t *za = src ? zip_open_from_source(src, ZIP_RDONLY, NULL) : NULL;
+	if (!za)
+		zip_source_free(src);
+	return za;
+}
+
+/* Extract every added member into its temporary.  A batch of at least
+ * o.parallel_min bytes is split by size between this thread and a second
+ * one: the work (CRC, SHA-1, write) is per file, and a first sync of a
+ * large media folder is otherwise bound by one core.  When the second
+ * thread cannot be had, this thread does both shares. */
 static enum status extract_all(struct upload *u, struct errinfo *e)
 {
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	if (!md)
-		return errinfo_set(e, ST_NOMEM, "out of memory");
-	enum status st = ST_OK;
-	for (size_t i = 0; st == ST_OK && i < u->n; i++)
-		if (!u->ent[i].del)
-			st = extract_one(u, &u->ent[i], md, e);
-	EVP_MD_CTX_free(md);
+	struct xworker w[2] = {{.u = u, .za = u->za, .buf = u->buf}, {.u = u}};
+	uint64_t load[2] = {0, 0}, total = 0;
+	size_t adds = 0;
+	for (size_t i = 0; i < u->n; i++)
+		if (!u->ent[i].del) {
+			total += u->ent[i].declared;
+			adds++;
+		}
+	int two = adds >= 2 && total >= u->m->o.parallel_min;
+	if (two && (w[1].buf = malloc(COPY_BUF)) != NULL && (w[1].za = reopen_zip(u)) == NULL) {
+		free(w[1].buf);
+		w[1].buf = NULL;
+	}
+	two = two && w[1].za;
+	/* each entry to the lighter worker, in request order */
+	for (size_t i = 0; i < u->n; i++) {
+		if (u->ent[i].del)
+			continue;
+		int k = two && load[1] < load[0];
+		w[k].idx[w[k].n++] = i;
+		load[k] += u->ent[i].declared;
+	}
+	pthread_t th;
+	int started = two && pthread_create(&th, NULL, xworker_run, &w[1]) == 0;
+	xworker_run(&w[0]);
+	if (started)
+		pthread_join(th, NULL);
+	else if (two && w[0].st == ST_OK)
+		xworker_run(&w[1]);
+	enum status st = w[0].st;
+	if (st && e)
+		*e = w[0].e;
+	else if (two && (st = w[1].st) && e)
+		*e = w[1].e;
+	if (w[1].za)
+		zip_discard(w[1].za);
+	free(w[1].buf);
 	return st;
 }
 
@@ -463,7 +541,7 @@ static enum status media_srv_upload_impl(struct media_srv *m, const char *zip_pa
 	if (!res)
 		res = &dummy;
 	memset(res, 0, sizeof *res);
-	struct upload u = {.m = m};
+	struct upload u = {.m = m, .zip_path = zip_path, .zip_data = zip_data, .zip_len = zip_len};
 	enum status st = ST_OK;
 	u.buf = malloc(COPY_BUF);
 	if (!u.buf)

@@ -28,6 +28,18 @@ static int setup_durable(void **state)
 	return 0;
 }
 
+/* Every batch of two or more added files extracted on two threads. */
+static int setup_parallel(void **state)
+{
+	struct mt_env *t = calloc(1, sizeof *t);
+	mt_env_init(t, 0);
+	media_srv_close(t->m);
+	t->o.parallel_min = 1;
+	mt_env_open(t);
+	*state = t;
+	return 0;
+}
+
 static int teardown(void **state)
 {
 	struct mt_env *t = *state;
@@ -541,6 +553,69 @@ static void test_wal_bounded(void **state)
 }
 
 /* The name rules on their own. */
+/* Two threads extract a batch (setup_parallel): a bad member on either
+ * thread's share refuses the whole batch and leaves no temporary; a good
+ * batch gives every file its content and hash, from a zip file and from a
+ * zip in memory. */
+static void test_parallel_extract(void **state)
+{
+	struct mt_env *t = *state;
+	seed(t);
+	/* with two entries the first goes to this thread, the second to the
+	 * other one (each entry to the lighter share) */
+	struct mt_change c[2] = {{"good.bin", "0123456789abcdef", 16},
+	                         {"liar.bin", "0123456789", 10}};
+	for (int bad = 0; bad < 2; bad++) {
+		char member[2] = {(char)('0' + bad), 0};
+		mt_upload_zip(t->zip, c, 2);
+		mt_patch_size(t->zip, member, 5);
+		expect_refused(t, "declared < real, one thread");
+		mt_upload_zip(t->zip, c, 2);
+		mt_corrupt_data(t->zip, member);
+		expect_refused(t, "CRC mismatch, one thread");
+	}
+	/* 25 files of different sizes, from memory */
+	struct mt_change many[25];
+	char names[25][24], *datas[25];
+	for (int i = 0; i < 25; i++) {
+		size_t len = 1000u + 7919u * (size_t)i;
+		datas[i] = malloc(len);
+		for (size_t k = 0; k < len; k++)
+			datas[i][k] = (char)('a' + (k * 31 + (size_t)i) % 26);
+		snprintf(names[i], sizeof names[i], "p%02d.bin", i);
+		many[i] = (struct mt_change){names[i], datas[i], len};
+	}
+	mt_upload_zip(t->zip, many, 25);
+	size_t zlen = 0;
+	char *zip = tu_read_file(t->zip, &zlen);
+	struct media_upload_result r;
+	struct errinfo e;
+	int32_t usn = mt_usn(t);
+	if (media_srv_upload_mem(t->m, zip, zlen, &r, NULL, &e))
+		fail_msg("upload_mem: %s", e.msg);
+	free(zip);
+	assert_int_equal(r.processed, 25);
+	assert_int_equal(mt_usn(t), usn + 25);
+	char *rows = changes(t, usn);
+	for (int i = 0; i < 25; i++) {
+		char path[4400], hex[41];
+		snprintf(path, sizeof path, "%s/%s", t->media, names[i]);
+		size_t flen = 0;
+		char *got = tu_read_file(path, &flen);
+		assert_int_equal(flen, many[i].len);
+		assert_memory_equal(got, datas[i], flen);
+		free(got);
+		unsigned char md[EVP_MAX_MD_SIZE];
+		assert_int_equal(EVP_Digest(datas[i], many[i].len, md, NULL, EVP_sha1(), NULL), 1);
+		for (int k = 0; k < 20; k++)
+			snprintf(hex + 2 * k, 3, "%02x", md[k]);
+		assert_non_null(strstr(rows, hex));
+		free(datas[i]);
+	}
+	free(rows);
+	mt_assert_consistent(t);
+}
+
 static void test_name_rules(void **state)
 {
 	(void)state;
@@ -576,6 +651,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_deflate_ok, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_repairs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_wal_bounded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_parallel_extract, setup_parallel, teardown),
+	    cmocka_unit_test_setup_teardown(test_sixty_files, setup_parallel, teardown),
+	    cmocka_unit_test_setup_teardown(test_counts_and_sizes, setup_parallel, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_zips, setup_parallel, teardown),
+	    cmocka_unit_test_setup_teardown(test_repairs, setup_parallel, teardown),
 	    cmocka_unit_test(test_name_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
