@@ -49,11 +49,13 @@ import json
 import multiprocessing
 import os
 import random
+import re
 import resource
 import shutil
 import subprocess
 import sys
 import time
+import urllib.request
 
 from syncbench import ROOT, KeepAliveClient, Server, access_lines, percentile
 
@@ -298,6 +300,10 @@ def main():
         busn, dfiles, dbytes = int(down["usn"]), int(down["files"]), int(down["bytes"])
         dreq = int(down["requests"])
         down_peak = srv.mem()["VmHWM"]
+        with urllib.request.urlopen(srv.url + "metrics", timeout=30) as r:
+            mtext = r.read().decode()
+        pf_built, pf_used = (int(re.search(rf"^ankisync_media_prefetch_{k}_total (\d+)$", mtext,
+                                           re.M)[1]) for k in ("built", "used"))
 
         stop.set()
         kind, lat = q.get(timeout=120)
@@ -358,6 +364,8 @@ def main():
         f"ratio to unzip baseline {down_s / bu:.2f}, "
         f"to zip+unzip {down_s / (base_zip + bu):.2f}  "
         f"[server CPU {down_srv_cpu:.1f} s, client CPU {down_cli_cpu:.1f} s]")
+    log(f"downloadFiles replies built ahead: {pf_built}, of which answered the next request: "
+        f"{pf_used}")
     log(f"server CPU per MiB: upload {up_srv_cpu / mbs * 1000:.1f} ms "
         f"(ratio to the unzip baseline's CPU {up_srv_cpu / bu_cpu:.2f}), "
         f"download {down_srv_cpu / mbs * 1000:.1f} ms "

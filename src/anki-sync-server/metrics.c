@@ -133,11 +133,21 @@ enum status metrics_render(struct server *srv, struct buf *out, struct errinfo *
 	    "# HELP ankisync_login_failures_total hostKey requests refused (403).\n"
 	    "# TYPE ankisync_login_failures_total counter\n"
 	    "ankisync_login_failures_total %llu\n"
+	    "# HELP ankisync_media_prefetch_built_total downloadFiles replies built ahead for a "
+	    "client fetching all media.\n"
+	    "# TYPE ankisync_media_prefetch_built_total counter\n"
+	    "ankisync_media_prefetch_built_total %llu\n"
+	    "# HELP ankisync_media_prefetch_used_total Replies built ahead that answered the next "
+	    "request.\n"
+	    "# TYPE ankisync_media_prefetch_used_total counter\n"
+	    "ankisync_media_prefetch_used_total %llu\n"
 	    "# HELP ankisync_users Users configured.\n"
 	    "# TYPE ankisync_users gauge\n"
 	    "ankisync_users %zu\n",
 	    atomic_load(&srv->active_sessions),
-	    (unsigned long long)atomic_load(&srv->login_failures), nusers);
+	    (unsigned long long)atomic_load(&srv->login_failures),
+	    (unsigned long long)atomic_load(&srv->prefetch_built),
+	    (unsigned long long)atomic_load(&srv->prefetch_used), nusers);
 	if (st)
 		return st;
 	st = render_user(out, "", &srv->anon, e);

@@ -112,6 +112,9 @@ struct sreq {
 	int null_sink;
 	uint64_t decoded;
 	int truncated;
+	/* downloadFiles: build the next reply once this one is out */
+	int pf_armed;
+	int32_t pf_after;
 };
 
 struct server *sreq_server(struct sreq *q)
@@ -282,6 +285,72 @@ void sreq_reply_fd_level(struct sreq *q, int fd, uint64_t size, int level, uint6
 	snprintf(osize, sizeof osize, "%llu", (unsigned long long)size);
 	const char *hdrs[] = {"anki-original-size", osize, NULL};
 	httpd_reply_stream(q->r, 200, OCTETS, UINT64_MAX, fd_stream_read, s, fd_stream_free, hdrs);
+}
+
+void sreq_arm_prefetch(struct sreq *q, int32_t after)
+{
+	q->pf_armed = 1;
+	q->pf_after = after;
+}
+
+void sreq_reply_body(struct sreq *q, const void *body, size_t len, size_t orig_len,
+                     void (*free_fn)(void *ctx), void *ctx)
+{
+	char osize[24];
+	snprintf(osize, sizeof osize, "%zu", orig_len);
+	const char *hdrs[] = {"anki-original-size", osize, NULL};
+	httpd_reply_owned(q->r, 200, OCTETS, body, len, free_fn, ctx,
+	                  q->version >= SYNC_VERSION_MAX ? hdrs : NULL);
+}
+
+struct mem_reply {
+	unsigned char *data;
+	struct server *srv;
+	uint64_t dl_mem; /* released from srv->dl_mem at the end */
+};
+
+static void mem_reply_free(void *ctx)
+{
+	struct mem_reply *m = ctx;
+	free(m->data);
+	if (m->dl_mem)
+		atomic_fetch_sub(&m->srv->dl_mem, m->dl_mem);
+	free(m);
+}
+
+void sreq_reply_mem_level(struct sreq *q, unsigned char *data, size_t size, int level,
+                          uint64_t dl_mem)
+{
+	struct mem_reply *m = calloc(1, sizeof *m);
+	if (!m) {
+		free(data);
+		if (dl_mem)
+			atomic_fetch_sub(&q->srv->dl_mem, dl_mem);
+		sreq_reply_error(q, 500, "out of memory");
+		return;
+	}
+	m->srv = q->srv;
+	m->dl_mem = dl_mem;
+	m->data = data;
+	size_t len = size;
+	char osize[24];
+	const char *hdrs[] = {"anki-original-size", osize, NULL};
+	if (q->version >= SYNC_VERSION_MAX) {
+		struct buf z;
+		buf_init(&z, 0);
+		struct errinfo e;
+		if (zstdio_compress(data, size, level, &z, &e)) {
+			buf_free(&z);
+			mem_reply_free(m);
+			sreq_reply_error(q, 500, e.msg);
+			return;
+		}
+		free(data);
+		m->data = buf_steal(&z, &len);
+		snprintf(osize, sizeof osize, "%zu", size);
+	}
+	httpd_reply_owned(q->r, 200, OCTETS, m->data, len, mem_reply_free, m,
+	                  q->version >= SYNC_VERSION_MAX ? hdrs : NULL);
 }
 
 /* ---- payload sinks ---- */
@@ -1022,6 +1091,9 @@ void routes_done(struct httpd_req *r, void *ctx, const struct httpd_done_info *i
 		         (unsigned long long)info->bytes_out, ms, q->version, client,
 		         info->completed ? "" : " incomplete");
 	}
+	/* the connection's thread is free while the client reads the reply */
+	if (q->pf_armed && info->completed && status == 200 && q->user)
+		media_prefetch(srv, q->user, q->pf_after, q->version);
 	zstdio_dec_free(q->zd);
 	if (q->form)
 		httpd_form_finish(q->form);

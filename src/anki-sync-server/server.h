@@ -34,6 +34,7 @@
 #include "bounds.h"
 #include "status.h"
 #include "syncproto.h"
+#include "media_srv.h"
 #include "users.h"
 
 /* A request waits at most this long for its user's lock; the official
@@ -144,6 +145,11 @@ struct ustate {
 	 * idle USTATE_COL_IDLE_MS, when a request fails with a 500-class
 	 * status, when the user leaves the users table, and at shutdown. */
 	struct media_srv *media;
+	/* The downloadFiles reply a client fetching all media most likely
+	 * asks for next, built while it was busy with the previous one
+	 * (media_prefetch); NULL when none.  Same locking as media; freed
+	 * with it (ustate_media_close) and by the next downloadFiles. */
+	struct dl_prefetch *prefetch;
 	struct sync_session *session;
 	int64_t last_used_ms; /* CLOCK_MONOTONIC, at the end of the last request */
 	struct umetrics m;
@@ -167,6 +173,8 @@ struct server {
 	struct ustate *ustates;
 	struct umetrics anon; /* requests without a known user */
 	atomic_uint_fast64_t login_failures;
+	atomic_uint_fast64_t prefetch_built; /* media_prefetch replies made */
+	atomic_uint_fast64_t prefetch_used;  /* ... that answered a request */
 	atomic_int active_sessions;
 	atomic_int stopping; /* shutdown: long checks give up */
 	/* uploadChanges bodies in memory: bytes allocated for them (in use or
@@ -276,6 +284,10 @@ void sreq_reply_fd(struct sreq *q, int fd, uint64_t size);
  * the same; sreq_reply_fd uses ZSTDIO_LEVEL); dl_mem bytes are taken off
  * srv->dl_mem once the stream is done. */
 void sreq_reply_fd_level(struct sreq *q, int fd, uint64_t size, int level, uint64_t dl_mem);
+/* The same for data[0..size) in memory (malloc'd; the reply takes it and
+ * sends the compressed frame without another copy). */
+void sreq_reply_mem_level(struct sreq *q, unsigned char *data, size_t size, int level,
+                          uint64_t dl_mem);
 
 /* handlers.c: shared request helpers (each answers the error itself and
  * returns NULL/0 when the request cannot go on) */
@@ -306,6 +318,30 @@ void handle_media_begin(struct sreq *q);
 void handle_media_changes(struct sreq *q);
 void handle_media_upload(struct sreq *q);
 void handle_media_download(struct sreq *q);
+/* A reply built ahead (media_handlers.c). */
+struct dl_prefetch {
+	struct server *srv;
+	struct media_srv *m;      /* the handle it was built on */
+	int32_t media_usn;        /* the media usn then */
+	int version;              /* the sync version its body is framed for */
+	struct media_download dl; /* the selection's facts (dl.data moved to body) */
+	struct media_dl_sel sel;
+	unsigned char *body; /* the reply body: zstd frame (v11) or the zip */
+	size_t body_len;
+	uint64_t charged; /* bytes charged to srv->dl_mem */
+};
+void media_prefetch_free(struct dl_prefetch *pf);
+/* After a downloadFiles reply of a client walking the media in usn order
+ * went out: build the next reply (media_srv_download_after(after)) while
+ * the client is busy with it, if the user is free and memory allows. */
+void media_prefetch(struct server *srv, struct ustate *u, int32_t after, int version);
+/* Ask routes_done to call media_prefetch once q's reply is out. */
+void sreq_arm_prefetch(struct sreq *q, int32_t after);
+/* A body already in memory and framed for q's version; orig_len is its
+ * size before framing (the anki-original-size of v11).  free_fn(ctx)
+ * runs once it is sent or dropped. */
+void sreq_reply_body(struct sreq *q, const void *body, size_t len, size_t orig_len,
+                     void (*free_fn)(void *ctx), void *ctx);
 void handle_media_sanity(struct sreq *q);
 
 /* routes.c: the routes of the HTTP server */

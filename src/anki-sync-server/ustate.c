@@ -209,6 +209,8 @@ void ustate_col_close(struct ustate *u)
 
 void ustate_media_close(struct ustate *u)
 {
+	media_prefetch_free(u->prefetch);
+	u->prefetch = NULL;
 	if (u->media) {
 		media_srv_close(u->media);
 		u->media = NULL;

@@ -133,6 +133,33 @@ enum status httpd_reply(struct httpd_req *r, int status, const char *content_typ
 	return ST_OK;
 }
 
+enum status httpd_reply_owned(struct httpd_req *r, int status, const char *content_type,
+                              const void *data, size_t len, void (*free_fn)(void *ctx), void *ctx,
+                              const char *const *headers)
+{
+	if (r->resp) {
+		free_fn(ctx);
+		return ST_EXISTS;
+	}
+	struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(
+	    len, (void *)(len ? data : ""), free_fn, ctx);
+	if (!resp) {
+		free_fn(ctx);
+		return ST_NOMEM;
+	}
+	if ((content_type && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	                                             content_type) != MHD_YES) ||
+	    add_headers(resp, headers, NULL)) {
+		MHD_destroy_response(resp); /* runs free_fn */
+		return ST_INVALID;
+	}
+	r->resp = resp;
+	r->status = status;
+	r->bytes_out = len;
+	r->discard = 1;
+	return ST_OK;
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	(void)pos;

@@ -121,6 +121,12 @@ void httpd_req_discard_body(struct httpd_req *r);
 enum status httpd_reply(struct httpd_req *r, int status, const char *content_type, const void *data,
                         size_t len, const char *const *headers);
 
+/* data[0..len) sent as it is, without a copy; free_fn(ctx) runs once the
+ * response is released, also when it is never sent or this call fails. */
+enum status httpd_reply_owned(struct httpd_req *r, int status, const char *content_type,
+                              const void *data, size_t len, void (*free_fn)(void *ctx), void *ctx,
+                              const char *const *headers);
+
 /* A streamed body: read(ctx, buf, cap) returns bytes (> 0), 0 at the end,
  * or -1 on failure (the connection is then closed, so the client sees a
  * truncated body rather than a wrong one).  size is the body length, or

@@ -29,7 +29,18 @@
 #include "bounds.h"
 #include "log.h"
 
-enum stmt_id { S_GET_META, S_SET_META, S_GET, S_PUT, S_DELETE, S_CHANGES, S_DATA_VERSION, S_COUNT };
+enum stmt_id {
+	S_GET_META,
+	S_SET_META,
+	S_GET,
+	S_PUT,
+	S_DELETE,
+	S_CHANGES,
+	S_DATA_VERSION,
+	S_LIVE_AFTER,
+	S_LIVE_COUNT,
+	S_COUNT
+};
 
 static const char *const stmt_sql[S_COUNT] = {
     [S_GET_META] = "SELECT last_usn, total_bytes, total_nonempty_files FROM meta",
@@ -41,6 +52,9 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_CHANGES] = "SELECT fname, csum, size, usn, mtime FROM media WHERE usn > ?1 "
                   "ORDER BY usn LIMIT ?2",
     [S_DATA_VERSION] = "PRAGMA data_version",
+    [S_LIVE_AFTER] = "SELECT fname, csum, size, usn, mtime FROM media WHERE usn > ?1 "
+                     "AND size > 0 ORDER BY usn LIMIT ?2",
+    [S_LIVE_COUNT] = "SELECT count(*) FROM media WHERE usn BETWEEN ?1 AND ?2 AND size > 0",
 };
 
 struct media_db {
@@ -362,6 +376,11 @@ enum status media_db_begin(struct media_db *m, struct errinfo *e)
 	return exec(m->db, "BEGIN IMMEDIATE", e);
 }
 
+enum status media_db_begin_read(struct media_db *m, struct errinfo *e)
+{
+	return exec(m->db, "BEGIN", e);
+}
+
 enum status media_db_commit(struct media_db *m, struct errinfo *e)
 {
 	return exec(m->db, "COMMIT", e);
@@ -527,6 +546,39 @@ enum status media_db_changes(struct media_db *m, int32_t after, size_t limit, me
 		if (fn(arg, &rows[i]))
 			break;
 	free(rows);
+	return st;
+}
+
+enum status media_db_live_after(struct media_db *m, int32_t after, struct media_row *rows,
+                                size_t limit, size_t *n, struct errinfo *e)
+{
+	sqlite3_stmt *s = m->st[S_LIVE_AFTER];
+	sqlite3_bind_int64(s, 1, after);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+	*n = 0;
+	int rc = SQLITE_DONE;
+	while (*n < limit && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		read_row(s, &rows[(*n)++]);
+	enum status st = (*n == limit || rc == SQLITE_DONE) ? ST_OK
+	                                                    : db_error(m->db, rc, e, "live rows");
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return st;
+}
+
+enum status media_db_live_count(struct media_db *m, int32_t lo, int32_t hi, int64_t *n,
+                                struct errinfo *e)
+{
+	sqlite3_stmt *s = m->st[S_LIVE_COUNT];
+	sqlite3_bind_int64(s, 1, lo);
+	sqlite3_bind_int64(s, 2, hi);
+	int rc = sqlite3_step(s);
+	enum status st = ST_OK;
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(s, 0);
+	else
+		st = db_error(m->db, rc, e, "counting live rows");
+	sqlite3_reset(s);
 	return st;
 }
 

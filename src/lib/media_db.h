@@ -87,6 +87,10 @@ sqlite3 *media_db_sqlite(struct media_db *db);
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Rollback is safe without a
  * transaction. */
 enum status media_db_begin(struct media_db *db, struct errinfo *e);
+/* A read transaction (BEGIN DEFERRED): consecutive reads see one state and
+ * take the WAL read lock once, not once per statement.  End it with
+ * media_db_commit. */
+enum status media_db_begin_read(struct media_db *db, struct errinfo *e);
 enum status media_db_commit(struct media_db *db, struct errinfo *e);
 void media_db_rollback(struct media_db *db);
 
@@ -111,6 +115,14 @@ enum status media_db_clear(struct media_db *db, struct errinfo *e);
 /* Callback for row walks: return non-zero to stop (the walk then returns
  * ST_OK with *stopped set where the function has one). */
 typedef int (*media_db_row_fn)(void *arg, const struct media_row *r);
+
+/* Up to limit live rows (size > 0) with usn > after, ascending usn, into
+ * rows[0..*n). */
+enum status media_db_live_after(struct media_db *db, int32_t after, struct media_row *rows,
+                                size_t limit, size_t *n, struct errinfo *e);
+/* *n = the number of live rows with lo <= usn <= hi. */
+enum status media_db_live_count(struct media_db *db, int32_t lo, int32_t hi, int64_t *n,
+                                struct errinfo *e);
 
 /* mediaChanges rows: usn > after, ascending usn, at most limit (<= 1000)
  * rows.  If the row after the limit shares the last row's usn, the

@@ -17,13 +17,18 @@
  * first), keeping "no file without a live row".
  *
  * The zip (Stored members "0".."k-1", then _meta {"0":name,...}) is built
- * by libzip straight from the open files.  A selection of up to
- * MEDIA_DL_MEM_MAX bytes (media_srv_set_dl_mem_max) (every reply of a normal sync: 2.5 MiB plus the
- * file that passed it) is built in memory and handed over as a memfd,
- * so no file is created and deleted on disk per request; a larger one
- * goes to a file in the user directory, unlinked once opened, so memory
- * stays bounded whatever the file sizes.  Either way the caller streams
+ * by libzip.  A selection of up to MEDIA_DL_MEM_MAX bytes
+ * (media_srv_set_dl_mem_max; every reply of a normal sync: 2.5 MiB plus
+ * the file that passed it) is built in memory from the files read whole
+ * and handed over as a malloc'd block, so no file is created and deleted
+ * on disk per request; a larger one is written by libzip straight from the
+ * open files to a file in the user directory, unlinked once opened, so
+ * memory stays bounded whatever the file sizes, and the caller streams
  * the descriptor.
+ *
+ * A reply holding every live row between two usns tells the caller so
+ * (media_download.consecutive): a client fetching all media asks next for
+ * the rows after it, which media_srv_download_after builds ahead.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -133,9 +138,64 @@ static enum status open_checked(struct media_srv *m, struct dl_item *it, struct 
 	return errinfo_set(e, ST_CONFLICT, "requested a file that doesn't exist: %s", r->fname);
 }
 
-/* Add members "0".."k-1" (Stored, straight from the open files) and
- * _meta to za. */
-static enum status add_members(zip_t *za, struct dl_item *items, size_t k, struct errinfo *e)
+/* The whole file of a selected item (its size checked by open_checked)
+ * in one malloc'd block: one read instead of stdio's 4-8 KiB ones. */
+static enum status slurp(const struct media_srv *m, const struct dl_item *it, unsigned char **out,
+                         struct errinfo *e)
+{
+	size_t size = (size_t)it->row.size, got = 0;
+	unsigned char *p = malloc(size ? size : 1);
+	if (!p)
+		return errinfo_set(e, ST_NOMEM, "out of memory");
+	while (got < size) {
+		ssize_t r = pread(it->fd, p + got, size - got, (off_t)got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			enum status st =
+			    r < 0 ? errinfo_errno(e, ST_IO, "cannot read %s/media/%s", m->userdir,
+			                          it->row.fname)
+			          : errinfo_set(e, ST_IO, "%s/media/%s shrank while being read",
+			                        m->userdir, it->row.fname);
+			free(p);
+			return st;
+		}
+		got += (size_t)r;
+	}
+	*out = p;
+	return ST_OK;
+}
+
+/* A libzip source for a selected file: its bytes in memory (mem), or
+ * read through the open descriptor while the zip is written. */
+static enum status member_source(const struct media_srv *m, zip_t *za, struct dl_item *it, int mem,
+                                 zip_source_t **out, struct errinfo *e)
+{
+	if (mem) {
+		unsigned char *p = NULL;
+		enum status st = slurp(m, it, &p, e);
+		if (st)
+			return st;
+		if (!(*out = zip_source_buffer(za, p, (zip_uint64_t)it->row.size, 1))) {
+			free(p);
+			return errinfo_set(e, ST_NOMEM, "libzip: %s", zip_strerror(za));
+		}
+		return ST_OK;
+	}
+	FILE *f = fdopen(it->fd, "rb");
+	if (!f)
+		return errinfo_errno(e, ST_IO, "fdopen failed");
+	it->fd = -1; /* owned by f now */
+	if (!(*out = zip_source_filep(za, f, 0, it->row.size))) {
+		fclose(f);
+		return errinfo_set(e, ST_IO, "libzip: %s", zip_strerror(za));
+	}
+	return ST_OK;
+}
+
+/* Add members "0".."k-1" (Stored) and _meta to za. */
+static enum status add_members(const struct media_srv *m, zip_t *za, struct dl_item *items,
+                               size_t k, int mem, struct errinfo *e)
 {
 	enum status st = ST_OK;
 	json_t *meta = json_object();
@@ -144,18 +204,9 @@ static enum status add_members(zip_t *za, struct dl_item *items, size_t k, struc
 	for (size_t i = 0; st == ST_OK && i < k; i++) {
 		char member[24];
 		snprintf(member, sizeof member, "%zu", i);
-		FILE *f = fdopen(items[i].fd, "rb");
-		if (!f) {
-			st = errinfo_errno(e, ST_IO, "fdopen failed");
+		zip_source_t *src = NULL;
+		if ((st = member_source(m, za, &items[i], mem, &src, e)))
 			break;
-		}
-		items[i].fd = -1; /* owned by f now */
-		zip_source_t *src = zip_source_filep(za, f, 0, items[i].row.size);
-		if (!src) {
-			fclose(f);
-			st = errinfo_set(e, ST_IO, "libzip: %s", zip_strerror(za));
-			break;
-		}
 		zip_int64_t idx = zip_file_add(za, member, src, ZIP_FL_ENC_UTF_8);
 		if (idx < 0) {
 			zip_source_free(src);
@@ -208,7 +259,7 @@ static enum status build_zip_file(struct media_srv *m, struct dl_item *items, si
 	if (!za)
 		return errinfo_set(e, ST_IO, "cannot create the download zip (libzip error %d)",
 		                   zerr);
-	if ((st = add_members(za, items, k, e))) {
+	if ((st = add_members(m, za, items, k, 0, e))) {
 		zip_discard(za);
 		return st;
 	}
@@ -236,62 +287,48 @@ static enum status build_zip_file(struct media_srv *m, struct dl_item *items, si
 	return ST_OK;
 }
 
-/* Copy the finished archive in zs into a fresh memfd. */
-static enum status source_to_memfd(zip_source_t *zs, struct media_download *dl, struct errinfo *e)
+/* Copy the finished archive in zs into one malloc'd block. */
+static enum status source_to_mem(zip_source_t *zs, struct media_download *dl, struct errinfo *e)
 {
 	zip_stat_t zst;
 	zip_stat_init(&zst);
 	if (zip_source_stat(zs, &zst) != 0 || !(zst.valid & ZIP_STAT_SIZE))
 		return errinfo_set(e, ST_IO, "libzip: no size for the download zip");
-	if (zip_source_open(zs) != 0)
+	unsigned char *p = malloc(zst.size ? zst.size : 1);
+	if (!p)
+		return errinfo_set(e, ST_NOMEM, "out of memory");
+	if (zip_source_open(zs) != 0) {
+		free(p);
 		return errinfo_set(e, ST_IO, "libzip: cannot read the download zip");
-	int fd = memfd_create("ankihost-msync-dl", MFD_CLOEXEC);
-	enum status st = ST_OK;
-	if (fd < 0)
-		st = errinfo_errno(e, ST_IO, "memfd_create failed");
-	unsigned char chunk[65536];
+	}
 	uint64_t done = 0;
-	while (st == ST_OK) {
-		zip_int64_t r = zip_source_read(zs, chunk, sizeof chunk);
-		if (r < 0) {
-			st = errinfo_set(e, ST_IO, "libzip: reading the download zip failed");
+	enum status st = ST_OK;
+	while (done < zst.size) {
+		zip_int64_t r = zip_source_read(zs, p + done, zst.size - done);
+		if (r <= 0) {
+			st = errinfo_set(e, ST_IO, "download zip: %llu bytes of %llu",
+			                 (unsigned long long)done, (unsigned long long)zst.size);
 			break;
-		}
-		if (r == 0)
-			break;
-		size_t off = 0;
-		while (st == ST_OK && off < (size_t)r) {
-			ssize_t w = write(fd, chunk + off, (size_t)r - off);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				st = errinfo_errno(e, ST_IO, "writing the download zip failed");
-			else
-				off += (size_t)w;
 		}
 		done += (uint64_t)r;
 	}
 	zip_source_close(zs);
-	if (st == ST_OK && done != zst.size)
-		st = errinfo_set(e, ST_IO, "download zip: %llu bytes of %llu",
-		                 (unsigned long long)done, (unsigned long long)zst.size);
-	if (st == ST_OK && lseek(fd, 0, SEEK_SET) != 0)
-		st = errinfo_errno(e, ST_IO, "seek in the download zip");
 	if (st) {
-		if (fd >= 0)
-			close(fd);
+		free(p);
 		return st;
 	}
-	dl->fd = fd;
+	dl->data = p;
 	dl->size = done;
 	return ST_OK;
 }
 
-/* The zip built in memory: no file is created and deleted on the disk
- * per request (on ext4 every new inode then pays for the recently freed
- * ones).  Only for selections up to MEDIA_DL_MEM_MAX bytes. */
-static enum status build_zip_mem(struct dl_item *items, size_t k, struct media_download *dl,
-                                 struct errinfo *e)
+/* The zip built in memory from the files read whole: no file is created
+ * and deleted on the disk per request (on ext4 every new inode then pays
+ * for the recently freed ones), no stdio.  Only for selections up to
+ * MEDIA_DL_MEM_MAX bytes; the peak is about twice that (the files, then
+ * the archive, then its copy). */
+static enum status build_zip_mem(struct media_srv *m, struct dl_item *items, size_t k,
+                                 struct media_download *dl, struct errinfo *e)
 {
 	zip_error_t ze;
 	zip_error_init(&ze);
@@ -305,13 +342,13 @@ static enum status build_zip_mem(struct dl_item *items, size_t k, struct media_d
 	enum status st = ST_OK;
 	if (!za) {
 		st = errinfo_set(e, ST_IO, "libzip: %s", zip_error_strerror(&ze));
-	} else if ((st = add_members(za, items, k, e))) {
+	} else if ((st = add_members(m, za, items, k, 1, e))) {
 		zip_discard(za);
 	} else if (zip_close(za) != 0) {
 		st = errinfo_set(e, ST_IO, "writing the download zip: %s", zip_strerror(za));
 		zip_discard(za);
 	} else {
-		st = source_to_memfd(zs, dl, e);
+		st = source_to_mem(zs, dl, e);
 	}
 	zip_source_free(zs);
 	zip_error_fini(&ze);
@@ -322,7 +359,7 @@ static enum status build_zip(struct media_srv *m, struct dl_item *items, size_t 
                              struct media_download *dl, struct errinfo *e)
 {
 	int mem = total <= m->dl_mem_max;
-	enum status st = mem ? build_zip_mem(items, k, dl, e) : build_zip_file(m, items, k, dl, e);
+	enum status st = mem ? build_zip_mem(m, items, k, dl, e) : build_zip_file(m, items, k, dl, e);
 	if (st == ST_OK) {
 		dl->files = (uint32_t)k;
 		dl->in_memory = mem;
@@ -330,40 +367,17 @@ static enum status build_zip(struct media_srv *m, struct dl_item *items, size_t 
 	return st;
 }
 
-static enum status media_srv_download_impl(struct media_srv *m, const char *const *names, size_t n,
-                                           struct media_download *dl, struct errinfo *e)
+static void dl_init(struct media_download *dl)
 {
+	memset(dl, 0, sizeof *dl);
 	dl->fd = -1;
-	dl->size = 0;
-	dl->files = 0;
-	dl->in_memory = 0;
-	if (n > MEDIA_ZIP_FILES_MAX)
-		return errinfo_set(e, ST_INVALID, "too many files requested (%zu)", n);
-	struct dl_item items[MEDIA_ZIP_FILES_MAX];
-	size_t k = 0;
-	uint64_t total = 0;
+}
+
+/* Open, check and zip the selected items[0..k) of total bytes. */
+static enum status finish(struct media_srv *m, struct dl_item *items, size_t k, uint64_t total,
+                          struct media_download *dl, struct errinfo *e)
+{
 	enum status st = ST_OK;
-	for (size_t i = 0; i < n; i++) {
-		struct dl_item *it = &items[k];
-		it->name = names[i];
-		it->fd = -1;
-		if (!names[i])
-			return errinfo_set(e, ST_INVALID, "no file name");
-		size_t len = strlen(names[i]);
-		st = len > MEDIA_NAME_MAX ? ST_NOTFOUND
-		                          : media_db_get(m->db, names[i], len, &it->row, e);
-		if (st == ST_OK && it->row.size <= 0)
-			st = ST_NOTFOUND;
-		if (st == ST_NOTFOUND)
-			return errinfo_set(e, ST_CONFLICT, "missing/empty file entry: %.255s",
-			                   names[i]);
-		if (st)
-			return st;
-		k++;
-		total += (uint64_t)it->row.size;
-		if (total > MEDIA_ZIP_TARGET_BYTES)
-			break;
-	}
 	for (size_t i = 0; st == ST_OK && i < k; i++)
 		st = open_checked(m, &items[i], e);
 	if (st == ST_OK)
@@ -371,13 +385,130 @@ static enum status media_srv_download_impl(struct media_srv *m, const char *cons
 	for (size_t i = 0; i < k; i++)
 		if (items[i].fd >= 0)
 			close(items[i].fd);
+	if (st == ST_OK && k > 0) {
+		dl->last_usn = items[k - 1].row.usn;
+		dl->cut = total > MEDIA_ZIP_TARGET_BYTES;
+	}
 	return st;
 }
 
-static enum status media_srv_download_json_impl(struct media_srv *m, const char *json, size_t len,
-                                                struct media_download *dl, struct errinfo *e)
+/* Whether items[0..k) are every live row from the first's usn to the
+ * last's (inside the caller's read transaction). */
+static enum status check_consecutive(struct media_srv *m, const struct dl_item *items, size_t k,
+                                     int *out, struct errinfo *e)
 {
-	dl->fd = -1;
+	*out = 0;
+	for (size_t i = 1; i < k; i++)
+		if (items[i].row.usn <= items[i - 1].row.usn)
+			return ST_OK;
+	int64_t live = 0;
+	enum status st =
+	    k ? media_db_live_count(m->db, items[0].row.usn, items[k - 1].row.usn, &live, e) : ST_OK;
+	*out = st == ST_OK && k > 0 && live == (int64_t)k;
+	return st;
+}
+
+static enum status media_srv_download_impl(struct media_srv *m, const char *const *names, size_t n,
+                                           struct media_download *dl, struct errinfo *e)
+{
+	dl_init(dl);
+	if (n > MEDIA_ZIP_FILES_MAX)
+		return errinfo_set(e, ST_INVALID, "too many files requested (%zu)", n);
+	struct dl_item items[MEDIA_ZIP_FILES_MAX];
+	size_t k = 0;
+	uint64_t total = 0;
+	/* one read transaction for the lookups (one WAL read lock, one state) */
+	enum status st = n ? media_db_begin_read(m->db, e) : ST_OK;
+	for (size_t i = 0; st == ST_OK && i < n; i++) {
+		struct dl_item *it = &items[k];
+		it->name = names[i];
+		it->fd = -1;
+		if (!names[i]) {
+			st = errinfo_set(e, ST_INVALID, "no file name");
+			break;
+		}
+		size_t len = strlen(names[i]);
+		st = len > MEDIA_NAME_MAX ? ST_NOTFOUND
+		                          : media_db_get(m->db, names[i], len, &it->row, e);
+		if (st == ST_OK && it->row.size <= 0)
+			st = ST_NOTFOUND;
+		if (st == ST_NOTFOUND)
+			st = errinfo_set(e, ST_CONFLICT, "missing/empty file entry: %.255s",
+			                 names[i]);
+		if (st)
+			break;
+		k++;
+		total += (uint64_t)it->row.size;
+		if (total > MEDIA_ZIP_TARGET_BYTES)
+			break;
+	}
+	if (st == ST_OK)
+		st = check_consecutive(m, items, k, &dl->consecutive, e);
+	if (n) {
+		if (st)
+			media_db_rollback(m->db);
+		else
+			st = media_db_commit(m->db, e);
+	}
+	return st ? st : finish(m, items, k, total, dl, e);
+}
+
+static enum status media_srv_download_after_impl(struct media_srv *m, int32_t after,
+                                                 struct media_download *dl,
+                                                 struct media_dl_sel *sel, struct errinfo *e)
+{
+	dl_init(dl);
+	sel->n = 0;
+	struct dl_item items[MEDIA_ZIP_FILES_MAX];
+	struct media_row rows[MEDIA_ZIP_FILES_MAX];
+	size_t nrows = 0;
+	enum status st = media_db_begin_read(m->db, e);
+	if (st == ST_OK)
+		st = media_db_live_after(m->db, after, rows, MEDIA_ZIP_FILES_MAX, &nrows, e);
+	if (st) {
+		media_db_rollback(m->db);
+		return st;
+	}
+	if ((st = media_db_commit(m->db, e)))
+		return st;
+	if (nrows == 0)
+		return errinfo_set(e, ST_NOTFOUND, "no live row after usn %d", (int)after);
+	size_t k = 0;
+	uint64_t total = 0;
+	while (k < nrows && total <= MEDIA_ZIP_TARGET_BYTES) {
+		items[k] = (struct dl_item){.name = rows[k].fname, .row = rows[k], .fd = -1};
+		total += (uint64_t)rows[k].size;
+		size_t nl = rows[k].fname_len < MEDIA_NAME_MAX ? rows[k].fname_len : MEDIA_NAME_MAX;
+		memcpy(sel->names[k], rows[k].fname, nl);
+		sel->names[k][nl] = '\0';
+		k++;
+	}
+	if (total > m->dl_mem_max)
+		return errinfo_set(e, ST_TOOBIG, "next selection of %llu bytes is not built ahead",
+		                   (unsigned long long)total);
+	sel->n = k;
+	if ((st = finish(m, items, k, total, dl, e)))
+		return st;
+	dl->consecutive = 1;
+	return ST_OK;
+}
+
+int media_dl_sel_matches(const struct media_dl_sel *sel, const struct media_download *dl,
+                         const char *const *names, size_t n)
+{
+	if (sel->n == 0 || n < sel->n || (n > sel->n && !dl->cut))
+		return 0;
+	for (size_t i = 0; i < sel->n; i++)
+		if (!names[i] || strcmp(names[i], sel->names[i]) != 0)
+			return 0;
+	return 1;
+}
+
+enum status media_dl_names_json(const char *json, size_t len, const char **names, size_t *n,
+                                void **hold, struct errinfo *e)
+{
+	*n = 0;
+	*hold = NULL;
 	json_error_t jerr;
 	json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!o)
@@ -386,11 +517,10 @@ static enum status media_srv_download_json_impl(struct media_srv *m, const char 
 	enum status st = ST_OK;
 	if (!json_is_array(files))
 		st = errinfo_set(e, ST_INVALID, "invalid json: files missing or not an array");
-	size_t n = st == ST_OK ? json_array_size(files) : 0;
-	const char *names[MEDIA_ZIP_FILES_MAX] = {0};
-	if (st == ST_OK && n > MEDIA_ZIP_FILES_MAX)
-		st = errinfo_set(e, ST_INVALID, "too many files requested (%zu)", n);
-	for (size_t i = 0; st == ST_OK && i < n; i++) {
+	size_t count = st == ST_OK ? json_array_size(files) : 0;
+	if (st == ST_OK && count > MEDIA_ZIP_FILES_MAX)
+		st = errinfo_set(e, ST_INVALID, "too many files requested (%zu)", count);
+	for (size_t i = 0; st == ST_OK && i < count; i++) {
 		json_t *s = json_array_get(files, i);
 		if (!json_is_string(s))
 			st =
@@ -398,9 +528,31 @@ static enum status media_srv_download_json_impl(struct media_srv *m, const char 
 		else
 			names[i] = json_string_value(s);
 	}
+	if (st) {
+		json_decref(o);
+		return st;
+	}
+	*n = count;
+	*hold = o;
+	return ST_OK;
+}
+
+void media_dl_names_free(void *hold)
+{
+	json_decref(hold);
+}
+
+static enum status media_srv_download_json_impl(struct media_srv *m, const char *json, size_t len,
+                                                struct media_download *dl, struct errinfo *e)
+{
+	dl_init(dl);
+	const char *names[MEDIA_ZIP_FILES_MAX] = {0};
+	size_t n = 0;
+	void *hold = NULL;
+	enum status st = media_dl_names_json(json, len, names, &n, &hold, e);
 	if (st == ST_OK)
 		st = media_srv_download(m, names, n, dl, e);
-	json_decref(o);
+	media_dl_names_free(hold);
 	return st;
 }
 
@@ -409,6 +561,13 @@ enum status media_srv_download(struct media_srv *m, const char *const *names, si
                                struct media_download *dl, struct errinfo *e)
 {
 	return media_outcome(media_srv_download_impl(m, names, n, dl, e), e);
+}
+
+enum status media_srv_download_after(struct media_srv *m, int32_t after, struct media_download *dl,
+                                     struct media_dl_sel *sel, struct errinfo *e)
+{
+	enum status st = media_srv_download_after_impl(m, after, dl, sel, e);
+	return st == ST_NOTFOUND || st == ST_TOOBIG ? st : media_outcome(st, e);
 }
 
 enum status media_srv_download_json(struct media_srv *m, const char *json, size_t len,

@@ -175,11 +175,24 @@ enum status media_srv_upload_mem(struct media_srv *m, const void *zip, size_t le
 
 /* ---- downloadFiles (§5.5) ---- */
 struct media_download {
-	int fd;         /* the zip, open for reading at offset 0 (a memfd, or an
-	                   unlinked file) */
-	uint64_t size;  /* its length in bytes */
-	uint32_t files; /* members besides _meta (>= 1 for a non-empty request) */
-	int in_memory;  /* fd is a memfd (size bytes of memory until closed) */
+	int fd;              /* the zip in an unlinked file, open for reading at
+	                        offset 0; -1 when in memory */
+	unsigned char *data; /* or the zip in memory (the caller frees it) */
+	uint64_t size;       /* its length in bytes */
+	uint32_t files;      /* members besides _meta (>= 1 for a non-empty request) */
+	int in_memory;       /* data is set, fd is -1 */
+	int32_t last_usn;    /* usn of the last file in the zip */
+	/* The files are every live row with a usn from the first's to the
+	 * last's, in usn order: what a client fetching everything asks for,
+	 * so its next request is likely media_srv_download_after(last_usn). */
+	int consecutive;
+	int cut; /* the selection stopped at the 2.5 MiB mark */
+};
+
+/* The names of a selection, in zip order. */
+struct media_dl_sel {
+	size_t n;
+	char names[MEDIA_ZIP_FILES_MAX][MEDIA_NAME_MAX + 1];
 };
 /* Largest selection (sum of file sizes) the next downloads build in
  * memory; 0 = always a file.  MEDIA_DL_MEM_MAX after open.  The server
@@ -193,6 +206,22 @@ void media_srv_set_dl_mem_max(struct media_srv *m, uint64_t max);
  * caller streams dl->fd and closes it. */
 enum status media_srv_download(struct media_srv *m, const char *const *names, size_t n,
                                struct media_download *dl, struct errinfo *e);
+/* The names of a body {"files":[...]} (at most 25, else ST_INVALID):
+ * names[0..*n) point into *hold, which media_dl_names_free releases. */
+enum status media_dl_names_json(const char *json, size_t len, const char **names, size_t *n,
+                                void **hold, struct errinfo *e);
+void media_dl_names_free(void *hold);
+/* A speculative reply: the zip a client fetching everything would ask for
+ * after usn `after` (the next live rows in usn order, cut as above),
+ * built in memory; sel gets its names.  ST_NOTFOUND when no live row
+ * follows, ST_TOOBIG when it is over the in-memory limit; otherwise as
+ * media_srv_download (a file found missing is forgotten the same way). */
+enum status media_srv_download_after(struct media_srv *m, int32_t after, struct media_download *dl,
+                                     struct media_dl_sel *sel, struct errinfo *e);
+/* 1 when a request for names[0..n) selects exactly the files of sel (the
+ * same names in the same order, its walk stopping where dl's did). */
+int media_dl_sel_matches(const struct media_dl_sel *sel, const struct media_download *dl,
+                         const char *const *names, size_t n);
 /* From the body {"files":[...]}. */
 enum status media_srv_download_json(struct media_srv *m, const char *json, size_t len,
                                     struct media_download *dl, struct errinfo *e);

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <sys/mman.h>
 #include <zip.h>
 
 #include "testutil.h"
@@ -279,6 +280,25 @@ static inline char *mt_zip_read(zip_t *za, const char *member, size_t *len)
 	data[zs.size] = '\0';
 	*len = zs.size;
 	return data;
+}
+
+/* A download's zip as a descriptor at offset 0: the unlinked file, or for
+ * a zip built in memory a memfd holding it (dl->data is freed). */
+static inline int mt_dl_fd(struct media_download *dl)
+{
+	if (!dl->in_memory) {
+		assert_null(dl->data);
+		return dl->fd;
+	}
+	assert_int_equal(dl->fd, -1);
+	assert_non_null(dl->data);
+	int fd = memfd_create("mt-dl", MFD_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, dl->data, dl->size), (ssize_t)dl->size);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	free(dl->data);
+	dl->data = NULL;
+	return fd;
 }
 
 static inline void mt_read_download(int fd, struct mt_dl *d)

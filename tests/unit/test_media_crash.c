@@ -176,7 +176,8 @@ static void make_bad_size(struct mt_env *t)
 {
 	const char *names[] = {"b.jpg"};
 	struct media_download dl;
-	media_srv_download(t->m, names, 1, &dl, NULL);
+	if (media_srv_download(t->m, names, 1, &dl, NULL) == ST_OK)
+		close(mt_dl_fd(&dl));
 }
 
 static void test_forget_crash(void **state)

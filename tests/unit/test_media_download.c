@@ -31,15 +31,17 @@ static enum status download(struct mt_env *t, const char *const *names, size_t n
 	struct media_download dl;
 	enum status st = media_srv_download(t->m, names, n, &dl, e);
 	if (st == ST_OK) {
+		int fd = mt_dl_fd(&dl);
 		struct stat sb;
-		assert_int_equal(fstat(dl.fd, &sb), 0);
+		assert_int_equal(fstat(fd, &sb), 0);
 		assert_int_equal((uint64_t)sb.st_size, dl.size);
 		assert_int_equal(sb.st_nlink, 0); /* unlinked: nothing left on disk */
-		mt_read_download(dl.fd, d);
+		mt_read_download(fd, d);
 		assert_int_equal(d->n, dl.files);
-		close(dl.fd);
+		close(fd);
 	} else {
 		assert_int_equal(dl.fd, -1);
+		assert_null(dl.data);
 	}
 	return st;
 }
@@ -63,14 +65,15 @@ static void test_hello(void **state)
 	const char *req = "{\"files\":[\"hello.txt\"]}";
 	assert_int_equal(media_srv_download_json(t->m, req, strlen(req), &dl, NULL), ST_OK);
 	assert_int_equal(dl.files, 1);
-	close(dl.fd);
+	close(mt_dl_fd(&dl));
 	const char *none = "{\"files\":[]}";
 	assert_int_equal(media_srv_download_json(t->m, none, strlen(none), &dl, NULL), ST_OK);
 	assert_int_equal(dl.files, 0);
-	mt_read_download(dl.fd, &d);
+	int fd = mt_dl_fd(&dl);
+	mt_read_download(fd, &d);
 	assert_int_equal(d.n, 0);
 	assert_true(d.meta_is_object);
-	close(dl.fd);
+	close(fd);
 	/* after deletion: 409 */
 	struct mt_change del = {"hello.txt", NULL, 0};
 	assert_int_equal(mt_upload(t, &del, 1, NULL, NULL), ST_OK);

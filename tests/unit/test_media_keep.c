@@ -183,13 +183,14 @@ static void check_download(struct mt_env *t, const char *name, const char *data,
 	struct media_download dl;
 	assert_int_equal(media_srv_download(t->m, names, 1, &dl, NULL), ST_OK);
 	assert_int_equal(dl.in_memory, in_memory);
+	int fd = mt_dl_fd(&dl);
 	struct stat sb;
-	assert_int_equal(fstat(dl.fd, &sb), 0);
+	assert_int_equal(fstat(fd, &sb), 0);
 	assert_int_equal((uint64_t)sb.st_size, dl.size);
 	assert_int_equal(sb.st_nlink, 0);
 	struct mt_dl d;
-	mt_read_download(dl.fd, &d);
-	close(dl.fd);
+	mt_read_download(fd, &d);
+	close(fd);
 	assert_int_equal(d.n, 1);
 	assert_string_equal(d.names[0], name);
 	assert_int_equal(d.lens[0], len);
