@@ -19,10 +19,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
-import http.client  # noqa: E402
-
 from normalsync import _cols, csum, now_ms  # noqa: E402
-from syncclient import Client, Response, open_col, zstd_first_frame  # noqa: E402
+# KeepAliveClient is re-exported for the benches
+from syncclient import KeepAliveClient, open_col  # noqa: E402,F401
 
 
 def bin_dir():
@@ -116,43 +115,6 @@ class Server:
                 self.p.wait()
         self.logf.close()
         return self.p.returncode
-
-
-class KeepAliveClient(Client):
-    """The test client over one persistent HTTP/1.1 connection, as the
-    official client's connection pool (reqwest) keeps it: requests of one
-    sync do not each pay for a new connection (and the server a new
-    connection thread).  Same requests, same checks of the replies."""
-
-    conn = None
-
-    def _send(self, http_method, path, body, headers, chunked, chunk_size, check_frame, slow):
-        if self.conn is None:
-            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-        try:
-            if chunked:
-                pieces = (body[i:i + chunk_size] for i in range(0, len(body), chunk_size))
-                self.conn.request(http_method, path, body=pieces, headers=headers,
-                                  encode_chunked=True)
-            else:
-                self.conn.request(http_method, path, body=body,
-                                  headers=dict(headers, **{"Content-Length": str(len(body))}))
-            r = self.conn.getresponse()
-            raw = r.read()
-        except Exception:
-            self.conn.close()
-            self.conn = None
-            raise
-        resp = Response(r.status, {k.lower(): v for k, v in r.getheaders()}, raw)
-        if 200 <= resp.status < 300 and "anki-sync" in headers and \
-                json.loads(headers["anki-sync"]).get("v", 11) >= 11:
-            size = resp.headers.get("anki-original-size")
-            if size is None or not size.isdigit():
-                raise AssertionError("2xx reply without a decimal anki-original-size")
-            resp.body = zstd_first_frame(raw)
-            if int(size) != len(resp.body):
-                raise AssertionError(f"anki-original-size {size} != {len(resp.body)}")
-        return resp
 
 
 ACCESS = re.compile(r"access \S+ (\S+) POST /(?:m?sync)/(\w+) (\d+) in=(\d+) out=(\d+) "

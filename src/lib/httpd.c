@@ -111,6 +111,23 @@ static enum status add_headers(struct MHD_Response *resp, const char *const *hea
 	return ST_OK;
 }
 
+/* Make resp (with its headers) r's reply; on failure resp is destroyed
+ * (which runs its free callback). */
+static enum status set_reply(struct httpd_req *r, struct MHD_Response *resp, int status,
+                             const char *content_type, const char *const *headers)
+{
+	if ((content_type && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	                                             content_type) != MHD_YES) ||
+	    add_headers(resp, headers, NULL)) {
+		MHD_destroy_response(resp);
+		return ST_INVALID;
+	}
+	r->resp = resp;
+	r->status = status;
+	r->discard = 1;
+	return ST_OK;
+}
+
 enum status httpd_reply(struct httpd_req *r, int status, const char *content_type, const void *data,
                         size_t len, const char *const *headers)
 {
@@ -120,17 +137,8 @@ enum status httpd_reply(struct httpd_req *r, int status, const char *content_typ
 	    MHD_create_response_from_buffer(len, (void *)(len ? data : ""), MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return ST_NOMEM;
-	if ((content_type && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-	                                             content_type) != MHD_YES) ||
-	    add_headers(resp, headers, NULL)) {
-		MHD_destroy_response(resp);
-		return ST_INVALID;
-	}
-	r->resp = resp;
-	r->status = status;
 	r->bytes_out = len;
-	r->discard = 1;
-	return ST_OK;
+	return set_reply(r, resp, status, content_type, headers);
 }
 
 enum status httpd_reply_owned(struct httpd_req *r, int status, const char *content_type,
@@ -147,17 +155,8 @@ enum status httpd_reply_owned(struct httpd_req *r, int status, const char *conte
 		free_fn(ctx);
 		return ST_NOMEM;
 	}
-	if ((content_type && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-	                                             content_type) != MHD_YES) ||
-	    add_headers(resp, headers, NULL)) {
-		MHD_destroy_response(resp); /* runs free_fn */
-		return ST_INVALID;
-	}
-	r->resp = resp;
-	r->status = status;
 	r->bytes_out = len;
-	r->discard = 1;
-	return ST_OK;
+	return set_reply(r, resp, status, content_type, headers); /* runs free_fn on failure */
 }
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -212,16 +211,7 @@ enum status httpd_reply_stream(struct httpd_req *r, int status, const char *cont
 		return ST_NOMEM;
 	}
 	r->stream = s;
-	if ((content_type && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-	                                             content_type) != MHD_YES) ||
-	    add_headers(resp, headers, NULL)) {
-		MHD_destroy_response(resp); /* runs stream_free */
-		return ST_INVALID;
-	}
-	r->resp = resp;
-	r->status = status;
-	r->discard = 1;
-	return ST_OK;
+	return set_reply(r, resp, status, content_type, headers); /* runs stream_free on failure */
 }
 
 int httpd_req_replied(const struct httpd_req *r)

@@ -559,8 +559,8 @@ enum status media_db_live_after(struct media_db *m, int32_t after, struct media_
 	int rc = SQLITE_DONE;
 	while (*n < limit && (rc = sqlite3_step(s)) == SQLITE_ROW)
 		read_row(s, &rows[(*n)++]);
-	enum status st = (*n == limit || rc == SQLITE_DONE) ? ST_OK
-	                                                    : db_error(m->db, rc, e, "live rows");
+	enum status st =
+	    (*n == limit || rc == SQLITE_DONE) ? ST_OK : db_error(m->db, rc, e, "live rows");
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return st;

@@ -359,7 +359,8 @@ static enum status build_zip(struct media_srv *m, struct dl_item *items, size_t 
                              struct media_download *dl, struct errinfo *e)
 {
 	int mem = total <= m->dl_mem_max;
-	enum status st = mem ? build_zip_mem(m, items, k, dl, e) : build_zip_file(m, items, k, dl, e);
+	enum status st =
+	    mem ? build_zip_mem(m, items, k, dl, e) : build_zip_file(m, items, k, dl, e);
 	if (st == ST_OK) {
 		dl->files = (uint32_t)k;
 		dl->in_memory = mem;
@@ -403,7 +404,8 @@ static enum status check_consecutive(struct media_srv *m, const struct dl_item *
 			return ST_OK;
 	int64_t live = 0;
 	enum status st =
-	    k ? media_db_live_count(m->db, items[0].row.usn, items[k - 1].row.usn, &live, e) : ST_OK;
+	    k ? media_db_live_count(m->db, items[0].row.usn, items[k - 1].row.usn, &live, e)
+	      : ST_OK;
 	*out = st == ST_OK && k > 0 && live == (int64_t)k;
 	return st;
 }

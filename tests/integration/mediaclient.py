@@ -156,6 +156,20 @@ class HttpTransport:
         return r.status, r.body
 
 
+def logged_in_device(url, tmp_path, name, user="user", password="pass", keep_alive=False):
+    """A sync client logged in over HTTP (one connection kept for all its
+    requests, as the official client's pool does, with keep_alive) and a
+    MediaClient whose folder and media DB are in a new directory
+    tmp_path/name."""
+    from syncclient import Client, KeepAliveClient  # syncclient does not need this module
+    c = (KeepAliveClient if keep_alive else Client)(url)
+    c.login(user, password)
+    root = tmp_path / name
+    root.mkdir()
+    return c, MediaClient(root / "collection.media", root / "collection.media.db2",
+                          HttpTransport(c))
+
+
 # ---- the client ----
 
 class MediaClient:

@@ -244,6 +244,43 @@ class Client:
         return dest
 
 
+class KeepAliveClient(Client):
+    """The test client over one persistent HTTP/1.1 connection, as the
+    official client's connection pool (reqwest) keeps it: requests of one
+    sync do not each pay for a new connection (and the server a new
+    connection thread).  Same requests, same checks of the replies."""
+
+    conn = None
+
+    def _send(self, http_method, path, body, headers, chunked, chunk_size, check_frame, slow):
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            if chunked:
+                pieces = (body[i:i + chunk_size] for i in range(0, len(body), chunk_size))
+                self.conn.request(http_method, path, body=pieces, headers=headers,
+                                  encode_chunked=True)
+            else:
+                self.conn.request(http_method, path, body=body,
+                                  headers=dict(headers, **{"Content-Length": str(len(body))}))
+            r = self.conn.getresponse()
+            raw = r.read()
+        except Exception:
+            self.conn.close()
+            self.conn = None
+            raise
+        resp = Response(r.status, {k.lower(): v for k, v in r.getheaders()}, raw)
+        if 200 <= resp.status < 300 and http_method == "POST" and "anki-sync" in headers \
+                and json.loads(headers["anki-sync"]).get("v", 11) >= 11:
+            size = resp.headers.get("anki-original-size")
+            if size is None or not size.isdigit():
+                raise AssertionError("2xx reply without a decimal anki-original-size")
+            resp.body = zstd_first_frame(raw)
+            if int(size) != len(resp.body):
+                raise AssertionError(f"anki-original-size {size} != {len(resp.body)}")
+        return resp
+
+
 def prepare_for_upload(path):
     """The client's before_upload (§4.1 steps 1-3), on a local file."""
     now = int(time.time() * 1000)

@@ -11,8 +11,8 @@ import zipfile
 
 import pytest
 
-from mediaclient import HttpTransport, MediaClient, sha1_hex
-from syncclient import Client, start_server
+from mediaclient import logged_in_device, sha1_hex
+from syncclient import start_server
 
 
 @pytest.fixture
@@ -23,18 +23,9 @@ def server(tmp_path, procs):
     return url, base
 
 
-def device(url, tmp_path, name):
-    c = Client(url)
-    c.login("user", "pass")
-    root = tmp_path / name
-    root.mkdir()
-    return c, MediaClient(root / "collection.media", root / "collection.media.db2",
-                          HttpTransport(c))
-
-
 def test_upload_download_and_conflicts(server, tmp_path):
     url, base = server
-    ca, a = device(url, tmp_path, "a")
+    ca, a = logged_in_device(url, tmp_path, "a")
     for i in range(60):
         a.add_file(f"img{i:02}.jpg", os.urandom(100 + i))
     stats = a.sync_until_clean()
@@ -51,7 +42,7 @@ def test_upload_download_and_conflicts(server, tmp_path):
     assert server_files == a.files()
 
     # a second device downloads everything and sees the deletion
-    cb, b = device(url, tmp_path, "b")
+    cb, b = logged_in_device(url, tmp_path, "b")
     stats = b.sync_until_clean()
     assert b.files() == a.files()
     assert "img07.jpg" not in b.files() and len(b.files()) == 59
@@ -119,7 +110,7 @@ def hostile_zip(names_meta, members):
 ])
 def test_hostile_uploads_change_nothing(server, tmp_path, body):
     url, base = server
-    c, m = device(url, tmp_path, "dev")
+    c, m = logged_in_device(url, tmp_path, "dev")
     m.add_file("keep.jpg", b"keep")
     m.sync_until_clean()
     usn = c.meta()["media_usn"]
@@ -135,7 +126,7 @@ def test_hostile_uploads_change_nothing(server, tmp_path, body):
 
 def test_download_limits(server, tmp_path):
     url, _ = server
-    c, m = device(url, tmp_path, "dev")
+    c, m = logged_in_device(url, tmp_path, "dev")
     m.add_file("a.jpg", b"aaa")
     m.sync_until_clean()
     dl = lambda files: c.request("downloadFiles", {"files": files},
@@ -154,7 +145,7 @@ def test_admin_check_and_reset_media(server, tmp_path):
     import subprocess
     from conftest import bin_path
     url, base = server
-    c, m = device(url, tmp_path, "dev")
+    c, m = logged_in_device(url, tmp_path, "dev")
     for i in range(5):
         m.add_file(f"f{i}.jpg", os.urandom(50))
     m.sync_until_clean()

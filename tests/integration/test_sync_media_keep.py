@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from mediaclient import HttpTransport, MediaClient, sha1_hex
-from syncclient import Client, start_server
+from mediaclient import logged_in_device, sha1_hex
+from syncclient import start_server
 
 
 @pytest.fixture
@@ -20,15 +20,6 @@ def server(tmp_path, procs):
     base.mkdir()
     p, url = start_server(procs, base, users=("user:pass",))
     return p, url, base
-
-
-def device(url, tmp_path, name):
-    c = Client(url)
-    c.login("user", "pass")
-    root = tmp_path / name
-    root.mkdir()
-    return c, MediaClient(root / "collection.media", root / "collection.media.db2",
-                          HttpTransport(c))
 
 
 def open_media_dbs(pid, base):
@@ -46,7 +37,7 @@ def open_media_dbs(pid, base):
 
 def test_handle_kept_between_requests_and_closed_when_idle(server, tmp_path):
     p, url, base = server
-    c, m = device(url, tmp_path, "a")
+    c, m = logged_in_device(url, tmp_path, "a")
     for i in range(30):
         m.add_file(f"f{i:02}.jpg", os.urandom(200 + i))
     assert m.sync_until_clean()["uploaded_files"] == 30
@@ -58,7 +49,7 @@ def test_handle_kept_between_requests_and_closed_when_idle(server, tmp_path):
         time.sleep(0.2)
     assert open_media_dbs(p.p.pid, base) == 0
     # and reopened on the next request, with everything still there
-    cb, b = device(url, tmp_path, "b")
+    cb, b = logged_in_device(url, tmp_path, "b")
     b.sync_until_clean()
     assert b.files() == m.files()
 
@@ -68,7 +59,7 @@ def test_change_behind_a_kept_handle(server, tmp_path):
     (as a restore or anki-sync-admin would): the next request sees it."""
     import sqlite3
     p, url, base = server
-    c, m = device(url, tmp_path, "a")
+    c, m = logged_in_device(url, tmp_path, "a")
     m.add_file("a.jpg", b"aaaa")
     m.sync_until_clean()
     assert open_media_dbs(p.p.pid, base) == 1
@@ -87,13 +78,13 @@ def test_big_bodies_through_files(server, tmp_path):
     download zip too; both go through files that do not outlive the
     request."""
     p, url, base = server
-    c, m = device(url, tmp_path, "a")
+    c, m = logged_in_device(url, tmp_path, "a")
     big = os.urandom(9 * 1024 * 1024 + 123)
     m.add_file("big.mp4", big)
     m.add_file("small.jpg", b"s" * 100)
     assert m.sync_until_clean()["uploaded_files"] == 2
     assert sha1_hex((base / "user" / "media" / "big.mp4").read_bytes()) == sha1_hex(big)
-    cb, b = device(url, tmp_path, "b")
+    cb, b = logged_in_device(url, tmp_path, "b")
     b.sync_until_clean()
     assert b.files() == m.files()
     assert b.files()["big.mp4"] == sha1_hex(big)

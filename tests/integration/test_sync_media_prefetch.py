@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-from mediaclient import HttpTransport, MediaClient, sha1_hex
+from mediaclient import logged_in_device, sha1_hex
 from syncclient import Client, start_server
 
 
@@ -23,15 +23,6 @@ def server(tmp_path, procs):
     base.mkdir()
     p, url = start_server(procs, base, users=("user:pass",))
     return p, url, base
-
-
-def device(url, tmp_path, name):
-    c = Client(url)
-    c.login("user", "pass")
-    root = tmp_path / name
-    root.mkdir()
-    return c, MediaClient(root / "collection.media", root / "collection.media.db2",
-                          HttpTransport(c))
 
 
 def counters(c):
@@ -63,7 +54,7 @@ def files_of(zip_bytes):
 
 
 def upload(url, tmp_path, name, files):
-    c, m = device(url, tmp_path, name)
+    c, m = logged_in_device(url, tmp_path, name)
     for fname, data in files.items():
         m.add_file(fname, data)
     m.sync_until_clean()
@@ -75,7 +66,10 @@ def test_new_device_gets_everything_mostly_built_ahead(server, tmp_path):
     files = {f"f{i:03}.{('jpg', 'mp3', 'png')[i % 3]}": os.urandom(50 + 997 * (i % 40))
              for i in range(230)}
     upload(url, tmp_path, "a", files)
-    c, b = device(url, tmp_path, "b")
+    # one connection for all requests, as the official client keeps it: a
+    # reply is built ahead only while no request waits for the user, which
+    # with a new connection per request can race
+    c, b = logged_in_device(url, tmp_path, "b", keep_alive=True)
     stats = b.sync_until_clean()
     assert stats["downloaded_files"] == len(files)
     for fname, data in files.items():
@@ -83,7 +77,7 @@ def test_new_device_gets_everything_mostly_built_ahead(server, tmp_path):
             assert f.read() == data
         assert b.entry(fname)[0] == sha1_hex(data)
     requests = sum(1 for meth, _ in b.log if meth == "downloadFiles")
-    built, used = counters(c)
+    built, used = counters(Client(url))
     # every request but the first is answered from a reply built ahead;
     # (none is built past the last file)
     assert used == requests - 1, (built, used, requests)
