@@ -18,6 +18,10 @@
  *       checked), its SHA-1 compared with the one mediaChanges gave, and
  *       written to FOLDER with open/write/close (files.rs
  *       add_file_from_ankiweb); finally mediaSanity with the count.
+ *   bench_media_client floor BODYDIR OUTDIR
+ *       the download's client work alone, no server and no network: each
+ *       upload body of BODYDIR (the zstd frame of a zip, as a reply is)
+ *       read, decoded, unzipped (CRC), hashed (SHA-1) and written.
  *
  * One kept-alive HTTP/1.1 connection (libcurl), bodies and replies as one
  * zstd frame each with the anki-sync header (sync-protocol.md §1).  The
@@ -37,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zip.h>
@@ -275,13 +280,36 @@ static void write_file(int dfd, const char *name, const unsigned char *p, size_t
 		die("%s: %s", name, strerror(errno));
 }
 
-/* Extract one downloadFiles reply zip (in c->plain) into dfd, checking
- * each file's SHA-1 against want (name -> hex).  Returns the file count. */
-static size_t extract(struct client *c, int dfd, json_t *want, uint64_t *bytes, struct mem *file)
+/* _meta of an upload zip ([[name, member or null], ...]) as the
+ * member -> name object a download zip carries. */
+static json_t *upload_meta_map(json_t *list)
+{
+	json_t *map = json_object(), *pair;
+	size_t i;
+	if (!map || !json_is_array(list))
+		die("upload _meta is not a list");
+	json_array_foreach(list, i, pair)
+	{
+		const char *name = json_string_value(json_array_get(pair, 0));
+		const char *member = json_string_value(json_array_get(pair, 1));
+		if (name && member)
+			json_object_set_new(map, member, json_string(name));
+	}
+	json_decref(list);
+	return map;
+}
+
+/* Extract the zip zip[0..len) into dfd: each member read with libzip (CRC
+ * checked), hashed (SHA-1) and written.  _meta is a download reply's
+ * member -> name object, or with upload_meta an upload's pair list.  With
+ * want (name -> hex), every hash must equal its entry.  Returns the file
+ * count. */
+static size_t extract(const unsigned char *zip, size_t len, int upload_meta, int dfd, json_t *want,
+                      uint64_t *bytes, struct mem *file)
 {
 	zip_error_t ze;
 	zip_error_init(&ze);
-	zip_source_t *src = zip_source_buffer_create(c->plain.p, c->plain.len, 0, &ze);
+	zip_source_t *src = zip_source_buffer_create(zip, len, 0, &ze);
 	zip_t *za = src ? zip_open_from_source(src, ZIP_RDONLY, &ze) : NULL;
 	if (!za)
 		die("downloadFiles: not a zip: %s", zip_error_strerror(&ze));
@@ -305,8 +333,11 @@ static size_t extract(struct client *c, int dfd, json_t *want, uint64_t *bytes, 
 			zip_fclose(zf);
 			if (is_meta) {
 				json_error_t je;
-				if (!(fmap = json_loadb((const char *)file->p, st.size, 0, &je)) ||
-				    !json_is_object(fmap))
+				if (!(fmap = json_loadb((const char *)file->p, st.size, 0, &je)))
+					die("_meta is not JSON");
+				if (upload_meta)
+					fmap = upload_meta_map(fmap);
+				if (!json_is_object(fmap))
 					die("downloadFiles: _meta is not a JSON object");
 				continue;
 			}
@@ -322,7 +353,7 @@ static size_t extract(struct client *c, int dfd, json_t *want, uint64_t *bytes, 
 			for (unsigned k = 0; k < mdlen && k < 20; k++)
 				snprintf(hex + 2 * k, 3, "%02x", md[k]);
 			const char *expect = json_string_value(json_object_get(want, name));
-			if (!expect || strcmp(expect, hex) != 0)
+			if (want && (!expect || strcmp(expect, hex) != 0))
 				die("%s: SHA-1 %s differs from mediaChanges' %s", name, hex,
 				    expect ? expect : "(none)");
 			write_file(dfd, name, file->p, st.size);
@@ -393,7 +424,7 @@ static void do_download(struct client *c, const char *folder, uint64_t *files, u
 				die("zstd failed");
 			call_raw(c, "downloadFiles", c->frame.p, fl);
 			c->bulk++;
-			size_t got = extract(c, dfd, want, bytes, &file);
+			size_t got = extract(c->plain.p, c->plain.len, 0, dfd, want, bytes, &file);
 			if (got == 0)
 				die("downloadFiles returned no file");
 			at += got;
@@ -416,10 +447,74 @@ static void do_download(struct client *c, const char *folder, uint64_t *files, u
 		    (long long)*usn);
 }
 
+/* The client's own work without server or network: every upload body of
+ * dir (a zstd frame of a zip, as a download reply is) read, decoded,
+ * unzipped, hashed and written to folder. */
+static void do_floor(const char *dir, const char *folder, uint64_t *files, uint64_t *bytes,
+                     uint64_t *zips)
+{
+	int dfd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = opendir(dir);
+	if (dfd < 0 || !d)
+		die("%s or %s: %s", dir, folder, strerror(errno));
+	ZSTD_DCtx *dctx = ZSTD_createDCtx();
+	struct mem body = {0}, plain = {0}, file = {0};
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+		if (l < 5 || strcmp(de->d_name + l - 4, ".zst") != 0)
+			continue;
+		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC);
+		off_t size = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+		if (size < 0)
+			die("%s: %s", de->d_name, strerror(errno));
+		mem_reserve(&body, (size_t)size);
+		if (pread(fd, body.p, (size_t)size, 0) != size)
+			die("%s: short read", de->d_name);
+		close(fd);
+		/* streamed: the bench's frames do not all carry their size */
+		ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
+		ZSTD_inBuffer in = {body.p, (size_t)size, 0};
+		plain.len = 0;
+		for (;;) {
+			mem_reserve(&plain, plain.len + ZSTD_DStreamOutSize());
+			ZSTD_outBuffer out = {plain.p + plain.len, plain.cap - plain.len, 0};
+			size_t r = ZSTD_decompressStream(dctx, &out, &in);
+			if (ZSTD_isError(r))
+				die("%s: %s", de->d_name, ZSTD_getErrorName(r));
+			plain.len += out.pos;
+			if (r == 0)
+				break;
+			if (in.pos == in.size && out.pos == 0)
+				die("%s: truncated zstd frame", de->d_name);
+		}
+		*files += extract(plain.p, plain.len, 1, dfd, NULL, bytes, &file);
+		(*zips)++;
+	}
+	closedir(d);
+	close(dfd);
+	ZSTD_freeDCtx(dctx);
+	free(body.p);
+	free(plain.p);
+	free(file.p);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "floor") == 0) {
+		uint64_t files = 0, bytes = 0, zips = 0;
+		if (mkdir(argv[3], 0700) != 0 && errno != EEXIST)
+			die("%s: %s", argv[3], strerror(errno));
+		double t0 = now();
+		do_floor(argv[2], argv[3], &files, &bytes, &zips);
+		printf("seconds=%.6f files=%llu bytes=%llu requests=%llu usn=0\n", now() - t0,
+		       (unsigned long long)files, (unsigned long long)bytes,
+		       (unsigned long long)zips);
+		return 0;
+	}
 	if (argc != 5 || (strcmp(argv[1], "upload") != 0 && strcmp(argv[1], "download") != 0)) {
-		fprintf(stderr, "usage: bench_media_client upload|download URL HKEY DIR\n");
+		fprintf(stderr, "usage: bench_media_client upload|download URL HKEY DIR\n"
+		                "       bench_media_client floor BODYDIR OUTDIR\n");
 		return 2;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)

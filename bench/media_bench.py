@@ -28,7 +28,12 @@ release anki-sync-server:
      current usn + mediaSanity), repeated;
   3. another user's `meta` latency, measured continuously from a separate
      process while 1. runs (and idle, before, for comparison);
-  4. the server's RSS idle and its peak (VmHWM) during each direction.
+  4. the server's RSS idle and its peak (VmHWM) during each direction;
+  5. the download client's own work without server or network (the upload
+     bodies, zstd frames of zips like the replies, decoded, unzipped, hashed
+     and written by bench_media_client floor): no server can make the
+     download faster than that, so the download is also given as a
+     multiple of it.
 
 Before each timed phase (both baselines, upload, download) the page cache
 is settled when the bench may (root): dirty pages written, caches dropped,
@@ -193,7 +198,7 @@ def meta_probe(url, hkey, pause, stop, out):
     out.put(("ok", lat))
 
 
-def run_client(mode, url, hkey, path):
+def run_client(mode, *args):
     """bench_media_client (the timed device, see its file comment): its
     printed figures, its wall time as seen from here and its CPU."""
     exe = os.path.join(ROOT, os.environ.get("BUILD", "build"), "bench", "bench_media_client")
@@ -201,7 +206,7 @@ def run_client(mode, url, hkey, path):
         sys.exit(f"{exe} is not built (make bench-build)")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    r = subprocess.run([exe, mode, url, hkey, path], capture_output=True, text=True)
+    r = subprocess.run([exe, mode, *args], capture_output=True, text=True)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
@@ -331,6 +336,13 @@ def main():
             nc_fresh.append(no_change_sync(c, usn, nfiles))
             c.conn.close()
 
+        # ---- the download client's own work, without server or network ----
+        settle(os.path.join(work, "bodies"))
+        floor, _, floor_cpu = run_client("floor", os.path.join(work, "bodies"),
+                                         os.path.join(work, "floor"))
+        floor_s = floor["seconds"]
+        assert int(floor["files"]) == nfiles and int(floor["bytes"]) == total, floor
+
         # ---- the download's other baseline: libzip building the zips ----
         settle(os.path.join(base, "user", "media"))
         base_zip, zbytes, zfiles, base_zip_cpu = baseline(
@@ -364,6 +376,9 @@ def main():
         f"ratio to unzip baseline {down_s / bu:.2f}, "
         f"to zip+unzip {down_s / (base_zip + bu):.2f}  "
         f"[server CPU {down_srv_cpu:.1f} s, client CPU {down_cli_cpu:.1f} s]")
+    log(f"download client's own work alone (read, zstd, unzip, SHA-1, write; no server): "
+        f"{floor_s:.2f} s = {floor_s / bu:.2f}x the unzip baseline [CPU {floor_cpu:.1f} s]; "
+        f"the download took {down_s / floor_s:.2f}x that")
     log(f"downloadFiles replies built ahead: {pf_built}, of which answered the next request: "
         f"{pf_used}")
     log(f"server CPU per MiB: upload {up_srv_cpu / mbs * 1000:.1f} ms "
