@@ -168,3 +168,33 @@ def test_longer_request_than_the_tail_built_ahead(server, tmp_path):
     assert list(got) == want
     assert all(got[n] == files[n] for n in got)
     assert counters(c)[1] == 0
+
+
+def test_legacy_clients_get_plain_zips_and_versions_do_not_mix(server, tmp_path):
+    _, url, _ = server
+    files = {f"l{i:02}.gif": os.urandom(700 + i) for i in range(80)}
+    upload(url, tmp_path, "a", files)
+    c = Client(url)
+    c.login("user", "pass")
+    names = [row[0] for row in json.loads(call(c, "mediaChanges", {"lastUsn": 0})[1])["data"]]
+
+    def legacy(batch):
+        r = c.legacy_request("downloadFiles", {"files": batch}, prefix="msync/", compress=False,
+                             fields=[("sk", c.hkey)])
+        assert r.status == 200, r
+        assert "anki-original-size" not in r.headers
+        return files_of(r.raw)  # a plain zip, no zstd frame
+
+    # multipart (sync version 10): built ahead for version 10 and used
+    assert list(legacy(names[:25])) == names[:25]
+    wait_built(c, 1)
+    got = legacy(names[25:50])
+    assert list(got) == names[25:50] and all(got[n] == files[n] for n in got)
+    assert counters(c)[1] == 1
+    # a reply built ahead for version 10 does not answer a version 11 request
+    wait_built(c, 2)
+    st, body = call(c, "downloadFiles", {"files": names[50:75]})
+    assert st == 200
+    got = files_of(body)
+    assert list(got) == names[50:75] and all(got[n] == files[n] for n in got)
+    assert counters(c)[1] == 1
