@@ -180,7 +180,7 @@ static enum status member_source(const struct media_srv *m, zip_t *za, struct dl
 			free(p);
 			return errinfo_set(e, ST_NOMEM, "libzip: %s", zip_strerror(za));
 		}
-		return ST_OK;
+		return ST_OK; /* NOLINT(clang-analyzer-unix.Malloc): the source frees p */
 	}
 	FILE *f = fdopen(it->fd, "rb");
 	if (!f)
@@ -425,8 +425,10 @@ static enum status media_srv_download_impl(struct media_srv *m, const char *cons
 		struct dl_item *it = &items[k];
 		it->name = names[i];
 		it->fd = -1;
+		it->row.size = 0;
 		if (!names[i]) {
-			st = errinfo_set(e, ST_INVALID, "no file name");
+			st = ST_INVALID;
+			errinfo_set(e, st, "no file name");
 			break;
 		}
 		size_t len = strlen(names[i]);
@@ -434,9 +436,10 @@ static enum status media_srv_download_impl(struct media_srv *m, const char *cons
 		                          : media_db_get(m->db, names[i], len, &it->row, e);
 		if (st == ST_OK && it->row.size <= 0)
 			st = ST_NOTFOUND;
-		if (st == ST_NOTFOUND)
-			st = errinfo_set(e, ST_CONFLICT, "missing/empty file entry: %.255s",
-			                 names[i]);
+		if (st == ST_NOTFOUND) {
+			st = ST_CONFLICT;
+			errinfo_set(e, st, "missing/empty file entry: %.255s", names[i]);
+		}
 		if (st)
 			break;
 		k++;
