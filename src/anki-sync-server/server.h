@@ -64,9 +64,10 @@
  * above), so a batch does not pay for fresh pages (page faults) each
  * time; given back when the server is idle (ustate_reap). */
 #define MEDIA_SPOOL_POOL 4
-/* downloadFiles zips built in memory (media_srv.h MEDIA_DL_MEM_MAX each,
- * held until the reply is sent): all together at most this much; past it
- * a reply is built in a file as before. */
+/* downloadFiles zips built in memory (up to twice media_srv.h
+ * MEDIA_DL_MEM_MAX each while built, then the reply until it is sent, and
+ * the replies built ahead): all together at most this much; past it a
+ * reply is built in a file as before, and none is built ahead. */
 #define MEDIA_DL_MEM_TOTAL (64u * 1024 * 1024)
 #define MEDIA_DL_MEM_SLACK (64u * 1024) /* zip headers and _meta */
 

@@ -62,7 +62,7 @@
 #define MEDIA_DIR "media"
 #define MEDIA_JOURNAL_FILE "media.ankihost-journal"
 /* Download zips of selections up to this many bytes are built in memory
- * (a memfd: at most this plus the zip headers per request in flight);
+ * (the files, then the archive: about twice this per request in flight);
  * larger ones in the user directory under MEDIA_DL_PREFIX. */
 #define MEDIA_DL_MEM_MAX (8u * 1024 * 1024)
 /* Download zips are built in the user directory under this prefix. */
