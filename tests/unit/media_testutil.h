@@ -385,6 +385,34 @@ static inline void mt_env_free(struct mt_env *t)
 	tu_rmtree(t->root);
 }
 
+/* cmocka fixtures: a fresh mt_env as *state (durable or not), freed by
+ * mt_teardown. */
+static inline int mt_setup_opts(void **state, int durable)
+{
+	struct mt_env *t = calloc(1, sizeof *t);
+	mt_env_init(t, durable);
+	*state = t;
+	return 0;
+}
+
+static inline int mt_setup(void **state)
+{
+	return mt_setup_opts(state, 0);
+}
+
+static inline int mt_setup_durable(void **state)
+{
+	return mt_setup_opts(state, 1);
+}
+
+static inline int mt_teardown(void **state)
+{
+	struct mt_env *t = *state;
+	mt_env_free(t);
+	free(t);
+	return 0;
+}
+
 /* Upload changes; returns the status, fills res. */
 static inline enum status mt_upload(struct mt_env *t, const struct mt_change *c, size_t n,
                                     struct media_upload_result *res, struct errinfo *e)

@@ -31,30 +31,6 @@ static void die_at(void *arg, enum media_hook p)
 		_exit(HOOK_EXIT);
 }
 
-static int setup(void **state)
-{
-	struct mt_env *t = calloc(1, sizeof *t);
-	mt_env_init(t, 0);
-	*state = t;
-	return 0;
-}
-
-static int setup_durable(void **state)
-{
-	struct mt_env *t = calloc(1, sizeof *t);
-	mt_env_init(t, 1);
-	*state = t;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct mt_env *t = *state;
-	mt_env_free(t);
-	free(t);
-	return 0;
-}
-
 /* Run fn in a child whose handle dies at point; returns the child's exit
  * status (HOOK_EXIT when it died there). */
 static int in_child(struct mt_env *t, enum media_hook point, void (*fn)(struct mt_env *))
@@ -455,15 +431,16 @@ static void test_reset(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_upload_crash_points, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_upload_crash_points, setup_durable, teardown),
-	    cmocka_unit_test_setup_teardown(test_forget_crash, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reset_crash, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reset_crash, setup_durable, teardown),
-	    cmocka_unit_test_setup_teardown(test_random_kills, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_rename_fails_after_commit, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_check, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_upload_crash_points, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_upload_crash_points, mt_setup_durable,
+	                                    mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_forget_crash, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_reset_crash, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_reset_crash, mt_setup_durable, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_random_kills, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_rename_fails_after_commit, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_check, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_reset, mt_setup, mt_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

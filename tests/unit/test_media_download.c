@@ -9,22 +9,6 @@
 
 #include <sqlite3.h>
 
-static int setup(void **state)
-{
-	struct mt_env *t = calloc(1, sizeof *t);
-	mt_env_init(t, 0);
-	*state = t;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct mt_env *t = *state;
-	mt_env_free(t);
-	free(t);
-	return 0;
-}
-
 static enum status download(struct mt_env *t, const char *const *names, size_t n, struct mt_dl *d,
                             struct errinfo *e)
 {
@@ -448,13 +432,13 @@ static void test_damage_is_500(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_hello, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_prefix_cut, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_limits_and_missing, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_json_methods, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_json_escaping, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_official_layout, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_damage_is_500, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hello, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_prefix_cut, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_limits_and_missing, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_json_methods, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_json_escaping, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_official_layout, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_damage_is_500, mt_setup, mt_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

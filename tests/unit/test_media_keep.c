@@ -17,22 +17,6 @@
 
 #include <dirent.h>
 
-static int setup(void **state)
-{
-	struct mt_env *t = calloc(1, sizeof *t);
-	mt_env_init(t, 0);
-	*state = t;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct mt_env *t = *state;
-	mt_env_free(t);
-	free(t);
-	return 0;
-}
-
 static struct media_srv *open_other(struct mt_env *t)
 {
 	struct media_srv *o = NULL;
@@ -125,9 +109,8 @@ static char *slurp(const char *path, size_t *len)
 static void test_upload_mem(void **state)
 {
 	struct mt_env *t = *state;
-	struct mt_change c[3] = {{"one.jpg", "first file", 10},
-	                         {"two.mp3", "second", 6},
-	                         {"three.png", "3", 1}};
+	struct mt_change c[3] = {
+	    {"one.jpg", "first file", 10}, {"two.mp3", "second", 6}, {"three.png", "3", 1}};
 	mt_upload_zip(t->zip, c, 3);
 	size_t len = 0;
 	char *zip = slurp(t->zip, &len);
@@ -222,9 +205,9 @@ static void test_download_mem_and_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_current, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_upload_mem, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_download_mem_and_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_current, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_upload_mem, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_download_mem_and_file, mt_setup, mt_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,39 +12,13 @@
 
 static const char HELLO_SHA1[] = "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d";
 
-static int setup(void **state)
-{
-	struct mt_env *t = calloc(1, sizeof *t);
-	mt_env_init(t, 0);
-	*state = t;
-	return 0;
-}
-
-static int setup_durable(void **state)
-{
-	struct mt_env *t = calloc(1, sizeof *t);
-	mt_env_init(t, 1);
-	*state = t;
-	return 0;
-}
-
 /* Every batch of two or more added files extracted on two threads. */
 static int setup_parallel(void **state)
 {
-	struct mt_env *t = calloc(1, sizeof *t);
-	mt_env_init(t, 0);
-	media_srv_close(t->m);
-	t->o.parallel_min = 1;
-	mt_env_open(t);
-	*state = t;
-	return 0;
-}
-
-static int teardown(void **state)
-{
+	mt_setup(state);
 	struct mt_env *t = *state;
-	mt_env_free(t);
-	free(t);
+	t->o.parallel_min = 1;
+	mt_env_reopen(t);
 	return 0;
 }
 
@@ -637,25 +611,25 @@ static void test_name_rules(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_vectors, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_vectors, setup_durable, teardown),
-	    cmocka_unit_test_setup_teardown(test_sixty_files, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_sixty_files, setup_durable, teardown),
-	    cmocka_unit_test_setup_teardown(test_parallel_devices, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_same_name_twice, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_names, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_meta, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_counts_and_sizes, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_total_cap, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_zips, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_deflate_ok, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_repairs, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_wal_bounded, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_parallel_extract, setup_parallel, teardown),
-	    cmocka_unit_test_setup_teardown(test_sixty_files, setup_parallel, teardown),
-	    cmocka_unit_test_setup_teardown(test_counts_and_sizes, setup_parallel, teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_zips, setup_parallel, teardown),
-	    cmocka_unit_test_setup_teardown(test_repairs, setup_parallel, teardown),
+	    cmocka_unit_test_setup_teardown(test_vectors, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_vectors, mt_setup_durable, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_sixty_files, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_sixty_files, mt_setup_durable, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_parallel_devices, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_same_name_twice, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_names, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_meta, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_counts_and_sizes, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_total_cap, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_zips, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_deflate_ok, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_repairs, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_wal_bounded, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_parallel_extract, setup_parallel, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_sixty_files, setup_parallel, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_counts_and_sizes, setup_parallel, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_zips, setup_parallel, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_repairs, setup_parallel, mt_teardown),
 	    cmocka_unit_test(test_name_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
