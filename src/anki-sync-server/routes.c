@@ -333,8 +333,6 @@ void sreq_reply_mem_level(struct sreq *q, unsigned char *data, size_t size, int 
 	m->dl_mem = dl_mem;
 	m->data = data;
 	size_t len = size;
-	char osize[24];
-	const char *hdrs[] = {"anki-original-size", osize, NULL};
 	if (q->version >= SYNC_VERSION_MAX) {
 		struct buf z;
 		buf_init(&z, 0);
@@ -347,10 +345,8 @@ void sreq_reply_mem_level(struct sreq *q, unsigned char *data, size_t size, int 
 		}
 		free(data);
 		m->data = buf_steal(&z, &len);
-		snprintf(osize, sizeof osize, "%zu", size);
 	}
-	httpd_reply_owned(q->r, 200, OCTETS, m->data, len, mem_reply_free, m,
-	                  q->version >= SYNC_VERSION_MAX ? hdrs : NULL);
+	sreq_reply_body(q, m->data, len, size, mem_reply_free, m);
 }
 
 /* ---- payload sinks ---- */
