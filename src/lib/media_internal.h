@@ -86,6 +86,9 @@ enum status media_srv_journal_clear(struct media_srv *m, struct errinfo *e);
  * filesystem (temporaries, directory entries, and the journal when it
  * lives there too), else an fdatasync of the journal as well. */
 enum status media_srv_sync_data(struct media_srv *m, struct errinfo *e);
+/* Durable mode: the journal's records reach the disk (before files they
+ * name are created). */
+enum status media_srv_journal_sync(struct media_srv *m, struct errinfo *e);
 /* fsync a directory when o.durable. */
 enum status media_srv_sync_dir(struct media_srv *m, int dirfd, struct errinfo *e);
 

@@ -21,9 +21,15 @@
  * An upload batch (media_upload.c), in order:
  *   1. validate everything (no disk writes);
  *   2. journal header with a fresh batch id (from now on temporaries may
- *      exist: a non-empty journal tells the next open to sweep them);
- *   3. extract each added file into a temporary in media/ (names that no
- *      client name can equal, media_name.h), hashing and counting bytes;
+ *      exist: a non-empty journal tells the next open to sweep them), and
+ *      an "unlink name if the row is not live" record for every added name
+ *      that has no live row and appears once in the batch; written (and in
+ *      durable mode synced) before any file is created;
+ *   3. extract each added file, hashing and counting bytes: those names
+ *      of step 2 straight into media/<name> (O_EXCL: a name is never
+ *      replaced there), the others (replacements, names given twice, a
+ *      name taken by a stray file) into a temporary in media/ (names that
+ *      no client name can equal, media_name.h);
  *   4. BEGIN IMMEDIATE; apply the change table; queue per real change a
  *      record "rename tmp -> name if the row says sha1" or "unlink name
  *      if the row is not live"; write the records;
@@ -33,9 +39,12 @@
  *   7. perform the renames/unlinks in change order;
  *   8. durable: fsync media/;  9. truncate the journal.
  * Crash before 6: the DB is unchanged; the folder holds only extra
- * temporaries; replay finds no row matching a rename record (or a row that
- * already matches the file), unlinks only names without live rows (which
- * have no file by I), and sweeps the temporaries.  Crash after 6: the
+ * temporaries and the new files of step 3, whose names have no live row;
+ * replay finds no row matching a rename record (or a row that already
+ * matches the file), unlinks names without live rows (the new files, and
+ * otherwise nothing: by I such names have no file), and sweeps the
+ * temporaries.  No reader sees a new file early: readers go by the rows,
+ * and a name's row becomes live only at 6, after its file is complete.  Crash after 6: the
  * journal names every file operation the commit implies; replay redoes
  * those not yet done (a rename whose temporary is gone was done).  So after
  * the replay at the next open, I holds and the DB is either wholly before
@@ -123,6 +132,13 @@ enum status media_srv_sync_data(struct media_srv *m, struct errinfo *e)
 	if (syncfs(m->mediafd) != 0)
 		return errinfo_errno(e, ST_IO, "syncfs of %s/media failed", m->userdir);
 	if (!m->same_fs && fdatasync(m->jfd) != 0)
+		return errinfo_errno(e, ST_IO, "fdatasync of the media journal failed");
+	return ST_OK;
+}
+
+enum status media_srv_journal_sync(struct media_srv *m, struct errinfo *e)
+{
+	if (m->o.durable && fdatasync(m->jfd) != 0)
 		return errinfo_errno(e, ST_IO, "fdatasync of the media journal failed");
 	return ST_OK;
 }

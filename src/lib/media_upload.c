@@ -44,7 +44,7 @@
 
 enum act {
 	ACT_NONE,    /* already have / already deleted */
-	ACT_ADD,     /* new live row, rename tmp -> name */
+	ACT_ADD,     /* new live row, rename tmp -> name (or written there) */
 	ACT_REPLACE, /* live row replaced, rename tmp -> name */
 	ACT_REPAIR,  /* row unchanged, its missing file rewritten */
 	ACT_DELETE,  /* row marked deleted, unlink name */
@@ -59,6 +59,8 @@ struct up_entry {
 	zip_uint64_t declared;
 	char tmp[MEDIA_TMP_NAME_MAX];
 	int has_tmp;
+	int direct;     /* to be written as media/<name> itself (choose_direct) */
+	int has_direct; /* media/<name> created by this batch, not committed */
 	unsigned char sha1[MEDIA_SHA1_LEN];
 	enum act act;
 };
@@ -270,10 +272,23 @@ static enum status extract_one(struct xworker *w, struct up_entry *x, EVP_MD_CTX
                                struct errinfo *e)
 {
 	int fd = -1;
-	enum status st = media_srv_tmp_create(w->u->m, x->tmp, &fd, e);
-	if (st)
-		return st;
-	x->has_tmp = 1;
+	enum status st = ST_OK;
+	if (x->direct) {
+		fd = openat(w->u->m->mediafd, x->name,
+		            O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd >= 0)
+			x->has_direct = 1;
+		else if (errno == EEXIST)
+			x->direct = 0; /* a stray file or directory: as a replacement */
+		else
+			return errinfo_errno(e, ST_IO, "cannot create %s/media/%s",
+			                     w->u->m->userdir, x->name);
+	}
+	if (!x->direct) {
+		if ((st = media_srv_tmp_create(w->u->m, x->tmp, &fd, e)))
+			return st;
+		x->has_tmp = 1;
+	}
 	zip_file_t *zf = zip_fopen_index(w->za, (zip_uint64_t)x->idx, 0);
 	if (!zf) {
 		st = errinfo_set(e, ST_INVALID, "unzip files: %s", zip_strerror(w->za));
@@ -424,9 +439,14 @@ static enum status plan(struct upload *u, struct media_upload_result *res, struc
 		int found = st == ST_OK;
 		int live = found && row.size > 0;
 		if (!x->del) {
+			if (x->direct && live)
+				/* no other writer while we hold the user (flock) */
+				return errinfo_set(e, ST_INTERNAL, "%s/media/%s appeared during upload",
+				                   m->userdir, x->name);
 			int have = live && row.csum_len == MEDIA_SHA1_LEN &&
 			           memcmp(row.csum, x->sha1, MEDIA_SHA1_LEN) == 0;
-			int fs = file_state(m, x->name, have ? (int64_t)x->declared : -1);
+			/* a file written in place is ours; otherwise look */
+			int fs = x->direct ? 0 : file_state(m, x->name, have ? (int64_t)x->declared : -1);
 			if (fs < 0)
 				return errinfo_set(e, ST_IO, "%s/media/%s is not a regular file",
 				                   m->userdir, x->name);
@@ -491,18 +511,26 @@ static enum status plan(struct upload *u, struct media_upload_result *res, struc
 	return ST_OK;
 }
 
-static int moves_tmp(enum act a)
+static int moves_tmp(const struct up_entry *x)
 {
-	return a == ACT_ADD || a == ACT_REPLACE || a == ACT_REPAIR;
+	return !x->direct && (x->act == ACT_ADD || x->act == ACT_REPLACE || x->act == ACT_REPAIR);
 }
 
+/* Temporaries left over, and before the commit the files written in
+ * place (their names have no live row, so by I they must not exist). */
 static void remove_temps(struct upload *u)
 {
-	for (size_t i = 0; i < u->n; i++)
-		if (u->ent[i].has_tmp) {
-			unlinkat(u->m->mediafd, u->ent[i].tmp, 0);
-			u->ent[i].has_tmp = 0;
+	for (size_t i = 0; i < u->n; i++) {
+		struct up_entry *x = &u->ent[i];
+		if (x->has_tmp) {
+			unlinkat(u->m->mediafd, x->tmp, 0);
+			x->has_tmp = 0;
 		}
+		if (x->has_direct) {
+			unlinkat(u->m->mediafd, x->name, 0);
+			x->has_direct = 0;
+		}
+	}
 }
 
 /* After the commit: make the folder match, in change order. */
@@ -513,7 +541,7 @@ static enum status apply_files(struct upload *u, struct errinfo *e)
 	enum status st = ST_OK;
 	for (size_t i = 0; st == ST_OK && i < u->n; i++) {
 		struct up_entry *x = &u->ent[i];
-		if (moves_tmp(x->act)) {
+		if (moves_tmp(x)) {
 			if (renameat(m->mediafd, x->tmp, m->mediafd, x->name) != 0)
 				st = errinfo_errno(e, ST_IO, "cannot rename into %s/media/%s",
 				                   m->userdir, x->name);
@@ -530,6 +558,40 @@ static enum status apply_files(struct upload *u, struct errinfo *e)
 			media_hook(m, MH_UP_RENAMED_ONE);
 	}
 	return st;
+}
+
+/* An added name without a live row has no file (I), so its file can be
+ * written under its own name at once, saving a create and a rename in a
+ * large directory per file (most of a first sync).  Its journal record
+ * ("unlink it unless the row is live") is on disk before the file is
+ * created, so a crash before the commit leaves nothing behind.  Names
+ * given twice in the batch keep the temporary: the entries apply in order. */
+static enum status choose_direct(struct upload *u, size_t *count, struct errinfo *e)
+{
+	*count = 0;
+	for (size_t i = 0; i < u->n; i++) {
+		struct up_entry *x = &u->ent[i];
+		if (x->del)
+			continue;
+		int twice = 0;
+		for (size_t j = 0; j < u->n && !twice; j++)
+			twice = j != i && u->ent[j].len == x->len &&
+			        memcmp(u->ent[j].name, x->name, x->len) == 0;
+		if (twice)
+			continue;
+		struct media_row row;
+		enum status st = media_db_get(u->m->db, x->name, x->len, &row, e);
+		if (st == ST_OK ? row.size > 0 : st != ST_NOTFOUND)
+			continue; /* a live row (a replacement), or no answer: temporary */
+		if ((st = media_srv_journal_unlink(u->m, x->name, x->len, e)))
+			return st;
+		x->direct = 1;
+		++*count;
+	}
+	if (*count == 0)
+		return ST_OK;
+	enum status st = media_srv_journal_flush(u->m, e);
+	return st ? st : media_srv_journal_sync(u->m, e);
 }
 
 static enum status media_srv_upload_impl(struct media_srv *m, const char *zip_path,
@@ -549,11 +611,12 @@ static enum status media_srv_upload_impl(struct media_srv *m, const char *zip_pa
 	if ((st = zip_path ? open_zip(&u, zip_path, e) : open_zip_mem(&u, zip_data, zip_len, e)) ||
 	    (st = read_meta(&u, e)) || (st = validate(&u, e)))
 		goto out;
-	size_t adds = 0;
+	size_t adds = 0, direct = 0;
 	for (size_t i = 0; i < u.n; i++)
 		adds += !u.ent[i].del;
 	if (adds > 0) {
-		if ((st = media_srv_journal_begin(m, e)) || (st = extract_all(&u, e)))
+		if ((st = media_srv_journal_begin(m, e)) || (st = choose_direct(&u, &direct, e)) ||
+		    (st = extract_all(&u, e)))
 			goto fail;
 		media_hook(m, MH_UP_TEMPS);
 	}
@@ -564,7 +627,7 @@ static enum status media_srv_upload_impl(struct media_srv *m, const char *zip_pa
 	size_t ops = 0;
 	for (size_t i = 0; st == ST_OK && i < u.n; i++) {
 		struct up_entry *x = &u.ent[i];
-		if (moves_tmp(x->act)) {
+		if (moves_tmp(x)) {
 			st = media_srv_journal_rename(m, x->tmp, x->sha1, x->name, x->len, e);
 			ops++;
 		} else if (x->act == ACT_DELETE || x->act == ACT_CLEAN) {
@@ -574,7 +637,7 @@ static enum status media_srv_upload_impl(struct media_srv *m, const char *zip_pa
 	}
 	if (st)
 		goto fail;
-	if (ops > 0) {
+	if (ops > 0 || direct > 0) {
 		if ((!m->jbegun && (st = media_srv_journal_begin(m, e))) ||
 		    (st = media_srv_journal_flush(m, e)) || (st = media_srv_sync_data(m, e)))
 			goto fail;
@@ -582,6 +645,8 @@ static enum status media_srv_upload_impl(struct media_srv *m, const char *zip_pa
 	}
 	if ((st = media_db_commit(m->db, e)))
 		goto fail;
+	for (size_t i = 0; i < u.n; i++)
+		u.ent[i].has_direct = 0; /* theirs now: live rows */
 	media_hook(m, MH_UP_COMMITTED);
 	res->processed = (uint32_t)u.n;
 	if (ops > 0) {

@@ -275,13 +275,16 @@ static void test_random_kills(void **state)
 }
 
 /* A rename that fails after the commit: the upload answers 500, the
- * journal stays, and the next open finishes the job. */
+ * journal stays, and the next open finishes the job.  The replacement of
+ * a.jpg is renamed after the commit (new names are written in place
+ * before it); a directory put where a.jpg was makes that rename fail. */
 static void block_target(void *arg, enum media_hook p)
 {
 	struct mt_env *t = arg;
 	if (p == MH_UP_COMMITTED) {
 		char d[4300];
-		snprintf(d, sizeof d, "%s/d.jpg", t->media);
+		snprintf(d, sizeof d, "%s/a.jpg", t->media);
+		assert_int_equal(unlink(d), 0);
 		assert_int_equal(mkdir(d, 0700), 0);
 	}
 }
@@ -312,7 +315,7 @@ static void test_rename_fails_after_commit(void **state)
 	t->m = NULL;
 	t->o.hook = NULL;
 	char d[4300];
-	snprintf(d, sizeof d, "%s/d.jpg", t->media);
+	snprintf(d, sizeof d, "%s/a.jpg", t->media);
 	assert_int_equal(rmdir(d), 0); /* the obstacle goes away */
 	mt_env_open(t);
 	mt_assert_consistent(t);

@@ -526,7 +526,6 @@ static void test_wal_bounded(void **state)
 		assert_true(sb.st_size <= 2 * 1024 * 1024); /* 300 batches unchecked: ~5 MB */
 }
 
-/* The name rules on their own. */
 /* Two threads extract a batch (setup_parallel): a bad member on either
  * thread's share refuses the whole batch and leaves no temporary; a good
  * batch gives every file its content and hash, from a zip file and from a
@@ -590,6 +589,74 @@ static void test_parallel_extract(void **state)
 	mt_assert_consistent(t);
 }
 
+/* What the folder holds once the files are extracted, before anything
+ * is committed (MH_UP_TEMPS). */
+struct peek {
+	struct mt_env *t;
+	char *listing;
+};
+
+static void peek_temps(void *arg, enum media_hook p)
+{
+	struct peek *k = arg;
+	if (p == MH_UP_TEMPS && !k->listing)
+		k->listing = mt_list(k->t->media);
+}
+
+/* A name without a live row (new, or deleted before) is written under its
+ * own name before the commit; a replacement, and a name taken by a stray
+ * file, go through a temporary.  A refused batch removes what it wrote in
+ * place (expect_refused compares the whole tree). */
+static void test_in_place(void **state)
+{
+	struct mt_env *t = *state;
+	seed(t);
+	struct mt_change d = {"other.mp3", NULL, 0};
+	assert_int_equal(mt_upload(t, &d, 1, NULL, NULL), ST_OK);
+	char p[4300];
+	snprintf(p, sizeof p, "%s/stray.png", t->media);
+	tu_write_file(p, "stray");
+	media_srv_close(t->m);
+	struct peek k = {t, NULL};
+	t->o.hook = peek_temps;
+	t->o.hook_arg = &k;
+	mt_env_open(t);
+	struct mt_change c[4] = {{"new.jpg", "new", 3},
+	                         {"keep.jpg", "replaced", 8},
+	                         {"other.mp3", "back", 4},
+	                         {"stray.png", "mine", 4}};
+	struct media_upload_result r;
+	assert_int_equal(mt_upload(t, c, 4, &r, NULL), ST_OK);
+	assert_int_equal(r.current_usn, 7);
+	assert_non_null(k.listing);
+	const char *want[] = {"keep.jpg:4\n", "new.jpg:3\n", "other.mp3:4\n", "stray.png:5\n"};
+	for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+		if (!strstr(k.listing, want[i]))
+			fail_msg("before the commit, %s missing in:\n%s", want[i], k.listing);
+	int temps = 0;
+	for (const char *q = k.listing; (q = strstr(q, MEDIA_TMP_PREFIX)) != NULL; q++)
+		temps++;
+	assert_int_equal(temps, 2); /* keep.jpg's and stray.png's */
+	free(k.listing);
+	const char *names[4] = {"new.jpg", "keep.jpg", "other.mp3", "stray.png"};
+	for (int i = 0; i < 4; i++) {
+		char *f = mt_file(t, names[i], NULL);
+		assert_non_null(f);
+		assert_string_equal(f, c[i].data);
+		free(f);
+	}
+	mt_assert_consistent(t);
+	/* refused batches leave no file written in place */
+	struct mt_change bad[2] = {{"fresh.jpg", "fresh data", 10}, {"liar.bin", "0123456789", 10}};
+	mt_upload_zip(t->zip, bad, 2);
+	mt_patch_size(t->zip, "1", 5);
+	expect_refused(t, "a new name, then a lying member");
+	mt_upload_zip(t->zip, bad, 2);
+	mt_corrupt_data(t->zip, "0");
+	expect_refused(t, "a new name with a bad CRC");
+	mt_assert_consistent(t);
+}
+
 static void test_name_rules(void **state)
 {
 	(void)state;
@@ -625,6 +692,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_deflate_ok, mt_setup, mt_teardown),
 	    cmocka_unit_test_setup_teardown(test_repairs, mt_setup, mt_teardown),
 	    cmocka_unit_test_setup_teardown(test_wal_bounded, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_in_place, mt_setup, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_in_place, mt_setup_durable, mt_teardown),
+	    cmocka_unit_test_setup_teardown(test_in_place, setup_parallel, mt_teardown),
 	    cmocka_unit_test_setup_teardown(test_parallel_extract, setup_parallel, mt_teardown),
 	    cmocka_unit_test_setup_teardown(test_sixty_files, setup_parallel, mt_teardown),
 	    cmocka_unit_test_setup_teardown(test_counts_and_sizes, setup_parallel, mt_teardown),
