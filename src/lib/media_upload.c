@@ -16,8 +16,8 @@
  * (extract_all).  Memory use is one 256 KiB buffer per thread, whatever
  * the sizes.
  *
- * The write order (temporaries -> journal -> commit -> renames) and the
- * crash argument are in media_srv.c.
+ * The write order (journal -> new files in place, others as temporaries ->
+ * commit -> renames) and the crash argument are in media_srv.c.
  *
  * Two repairs the official server does not make, both without a USN
  * change: an addition identical to the live row whose file is missing (or
