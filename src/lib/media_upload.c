@@ -273,6 +273,8 @@ static enum status extract_one(struct xworker *w, struct up_entry *x, EVP_MD_CTX
 {
 	int fd = -1;
 	enum status st = ST_OK;
+	if (!x->name)
+		x->direct = 0; /* never: validate names every entry */
 	if (x->direct) {
 		fd = openat(w->u->m->mediafd, x->name,
 		            O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -441,12 +443,15 @@ static enum status plan(struct upload *u, struct media_upload_result *res, struc
 		if (!x->del) {
 			if (x->direct && live)
 				/* no other writer while we hold the user (flock) */
-				return errinfo_set(e, ST_INTERNAL, "%s/media/%s appeared during upload",
-				                   m->userdir, x->name);
+				return errinfo_set(e, ST_INTERNAL,
+				                   "%s/media/%s appeared during upload", m->userdir,
+				                   x->name);
 			int have = live && row.csum_len == MEDIA_SHA1_LEN &&
 			           memcmp(row.csum, x->sha1, MEDIA_SHA1_LEN) == 0;
 			/* a file written in place is ours; otherwise look */
-			int fs = x->direct ? 0 : file_state(m, x->name, have ? (int64_t)x->declared : -1);
+			int fs = x->direct
+			             ? 0
+			             : file_state(m, x->name, have ? (int64_t)x->declared : -1);
 			if (fs < 0)
 				return errinfo_set(e, ST_IO, "%s/media/%s is not a regular file",
 				                   m->userdir, x->name);
@@ -571,11 +576,11 @@ static enum status choose_direct(struct upload *u, size_t *count, struct errinfo
 	*count = 0;
 	for (size_t i = 0; i < u->n; i++) {
 		struct up_entry *x = &u->ent[i];
-		if (x->del)
+		if (x->del || !x->name)
 			continue;
 		int twice = 0;
 		for (size_t j = 0; j < u->n && !twice; j++)
-			twice = j != i && u->ent[j].len == x->len &&
+			twice = j != i && u->ent[j].name && u->ent[j].len == x->len &&
 			        memcmp(u->ent[j].name, x->name, x->len) == 0;
 		if (twice)
 			continue;
