@@ -55,8 +55,8 @@
  * official server can receive at all (3 x MAX_SYNC_PAYLOAD_MEGS 100 MiB
  * of uncompressed body; a real client sends 2.5 MiB + one file at most). */
 #define MEDIA_UPLOAD_TOTAL_DEFAULT (300ull * 1024 * 1024)
-/* Default of media_opts.parallel_min: below it a second thread costs more
- * than it saves. */
+/* Default of media_opts.parallel_min: files smaller than this on average
+ * cost more to split between threads than the split saves. */
 #define MEDIA_PARALLEL_MIN (256u * 1024)
 
 #define MEDIA_DIR "media"
@@ -92,9 +92,9 @@ struct media_opts {
 	int sweep;
 	uint64_t max_upload_bytes; /* 0 = MEDIA_UPLOAD_TOTAL_DEFAULT */
 	unsigned db_flags;         /* extra media_db flags (MEDIA_DB_EXCLUSIVE) */
-	/* An upload batch adding at least this many bytes is extracted on two
-	 * threads (hashing and writing are per file, the zip is read-only);
-	 * 0 = MEDIA_PARALLEL_MIN, UINT64_MAX = never. */
+	/* An upload batch whose added files average at least this many bytes
+	 * is extracted on two threads (hashing and writing are per file, the
+	 * zip is read-only); 0 = MEDIA_PARALLEL_MIN, UINT64_MAX = never. */
 	uint64_t parallel_min;
 	/* Tests only: called at each crash point; NULL in production. */
 	void (*hook)(void *arg, enum media_hook point);

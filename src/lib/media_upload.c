@@ -12,8 +12,8 @@
  * is refused with the rest of the upload; libzip verifies the CRC at the
  * end of each member.  Each added file is hashed (SHA-1, streaming) in the
  * same pass that writes it: its bytes are read from the zip once.  A batch
- * of at least media_opts.parallel_min bytes is extracted by two threads
- * (extract_all).  Memory use is one 256 KiB buffer per thread, whatever
+ * whose added files average media_opts.parallel_min bytes or more is
+ * extracted by two threads (extract_all).  Memory use is one 256 KiB buffer per thread, whatever
  * the sizes.
  *
  * The write order (journal -> new files in place, others as temporaries ->
@@ -359,11 +359,14 @@ static zip_t *reopen_zip(const struct upload *u)
 	return za;
 }
 
-/* Extract every added member into its temporary.  A batch of at least
- * o.parallel_min bytes is split by size between this thread and a second
- * one: the work (CRC, SHA-1, write) is per file, and a first sync of a
- * large media folder is otherwise bound by one core.  When the second
- * thread cannot be had, this thread does both shares. */
+/* Extract every added member (in place or into its temporary).  A batch
+ * of files averaging o.parallel_min bytes or more is split by size
+ * between this thread and a second one: hashing and writing big files is
+ * per byte and otherwise bound by one core.  Small files are not split:
+ * their cost is creating them, and creations in one directory take its
+ * lock in turn (measured: 50,000 files of 43 KB on average took 6% longer
+ * and 18% more CPU on two threads; 2,000 of 1 MiB 10% less time).  When
+ * the second thread cannot be had, this thread does both shares. */
 static enum status extract_all(struct upload *u, struct errinfo *e)
 {
 	struct xworker w[2] = {{.u = u, .za = u->za, .buf = u->buf}, {.u = u}};
@@ -374,7 +377,7 @@ static enum status extract_all(struct upload *u, struct errinfo *e)
 			total += u->ent[i].declared;
 			adds++;
 		}
-	int two = adds >= 2 && total >= u->m->o.parallel_min;
+	int two = adds >= 2 && total / adds >= u->m->o.parallel_min;
 	if (two && (w[1].buf = malloc(COPY_BUF)) != NULL && (w[1].za = reopen_zip(u)) == NULL) {
 		free(w[1].buf);
 		w[1].buf = NULL;
