@@ -9,6 +9,10 @@
  *       every member but _meta of every *.zip in ZIPDIR into its own new
  *       file in OUTDIR (open, write, close): what the server does with an
  *       upload, and what a client does with a download;
+ *   bench_media_unzip unzip-sha1 ZIPDIR OUTDIR
+ *       the same, hashing each file (SHA-1) in the pass that writes it:
+ *       the upload's own work, since the server must store every file's
+ *       SHA-1 (sync-protocol.md §5.4, the csum column);
  *   bench_media_unzip zip SRCDIR OUTDIR
  *       every regular file of SRCDIR into Stored zips of at most 25 files
  *       that stop after the file passing 2.5 MiB (sync-protocol.md §5.5),
@@ -26,6 +30,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 #include <zip.h>
 
@@ -61,7 +66,9 @@ static void write_all(int fd, const unsigned char *p, size_t n, const char *path
 
 static uint64_t nbytes, nfiles, nzips;
 
-static void unzip_one(const char *zpath, const char *outdir, unsigned char *buf)
+/* md: NULL, or a context that hashes each file (the digest is computed
+ * and dropped: the work is what is measured). */
+static void unzip_one(const char *zpath, const char *outdir, unsigned char *buf, EVP_MD_CTX *md)
 {
 	int zerr = 0;
 	zip_t *za = zip_open(zpath, ZIP_RDONLY, &zerr);
@@ -80,15 +87,22 @@ static void unzip_one(const char *zpath, const char *outdir, unsigned char *buf)
 		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd < 0)
 			die(out, NULL);
+		if (md && EVP_DigestInit_ex(md, EVP_sha1(), NULL) != 1)
+			die("SHA-1", "init failed");
 		for (;;) {
 			zip_int64_t r = zip_fread(zf, buf, COPY_BUF);
 			if (r < 0)
 				die(zpath, zip_file_strerror(zf));
 			if (r == 0)
 				break;
+			if (md && EVP_DigestUpdate(md, buf, (size_t)r) != 1)
+				die("SHA-1", "update failed");
 			write_all(fd, buf, (size_t)r, out);
 			nbytes += (uint64_t)r;
 		}
+		unsigned char dig[EVP_MAX_MD_SIZE];
+		if (md && EVP_DigestFinal_ex(md, dig, NULL) != 1)
+			die("SHA-1", "final failed");
 		zip_fclose(zf);
 		if (close(fd) != 0)
 			die(out, NULL);
@@ -98,10 +112,11 @@ static void unzip_one(const char *zpath, const char *outdir, unsigned char *buf)
 	nzips++;
 }
 
-static void do_unzip(const char *zipdir, const char *outdir)
+static void do_unzip(const char *zipdir, const char *outdir, int hash)
 {
 	unsigned char *buf = malloc(COPY_BUF);
-	if (!buf)
+	EVP_MD_CTX *md = hash ? EVP_MD_CTX_new() : NULL;
+	if (!buf || (hash && !md))
 		die("malloc", NULL);
 	DIR *d = opendir(zipdir);
 	if (!d)
@@ -113,9 +128,10 @@ static void do_unzip(const char *zipdir, const char *outdir)
 			continue;
 		char zpath[4096];
 		snprintf(zpath, sizeof zpath, "%s/%s", zipdir, de->d_name);
-		unzip_one(zpath, outdir, buf);
+		unzip_one(zpath, outdir, buf, md);
 	}
 	closedir(d);
+	EVP_MD_CTX_free(md);
 	free(buf);
 }
 
@@ -188,16 +204,17 @@ static void do_zip(const char *srcdir, const char *outdir)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4 || (strcmp(argv[1], "unzip") != 0 && strcmp(argv[1], "zip") != 0)) {
-		fprintf(stderr,
-		        "usage: bench_media_unzip unzip ZIPDIR OUTDIR | zip SRCDIR OUTDIR\n");
+	if (argc != 4 || (strcmp(argv[1], "unzip") != 0 && strcmp(argv[1], "unzip-sha1") != 0 &&
+	                  strcmp(argv[1], "zip") != 0)) {
+		fprintf(stderr, "usage: bench_media_unzip unzip|unzip-sha1 ZIPDIR OUTDIR | "
+		                "zip SRCDIR OUTDIR\n");
 		return 2;
 	}
 	if (mkdir(argv[3], 0700) != 0 && errno != EEXIST)
 		die(argv[3], NULL);
 	double t0 = now();
-	if (strcmp(argv[1], "unzip") == 0)
-		do_unzip(argv[2], argv[3]);
+	if (strcmp(argv[1], "zip") != 0)
+		do_unzip(argv[2], argv[3], strcmp(argv[1], "unzip-sha1") == 0);
 	else
 		do_zip(argv[2], argv[3]);
 	double t1 = now();

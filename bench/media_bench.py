@@ -33,7 +33,10 @@ release anki-sync-server:
      bodies, zstd frames of zips like the replies, decoded, unzipped, hashed
      and written by bench_media_client floor): no server can make the
      download faster than that, so the download is also given as a
-     multiple of it.
+     multiple of it;
+  6. likewise the upload's own work: the unzip baseline plus the SHA-1 of
+     each file, which the server must store (bench_media_unzip unzip-sha1),
+     and the upload as a multiple of it.
 
 Before each timed phase (both baselines, upload, download) the page cache
 is settled when the bench may (root): dirty pages written, caches dropped,
@@ -349,6 +352,12 @@ def main():
             "zip", os.path.join(base, "user", "media"), os.path.join(work, "base-zip"),
             keep=True)
         assert zbytes == total and zfiles == nfiles
+        # the upload's own work: unzip, SHA-1 of each file (the server must
+        # store it), write
+        settle(os.path.join(work, "zips"))
+        base_sha, _, _, base_sha_cpu = baseline(
+            "unzip-sha1", os.path.join(work, "zips"), os.path.join(work, "base-sha1"),
+            keep=True)
         # the unzip baseline again, in the file system's state after the sync
         settle(os.path.join(work, "zips"))
         base_unzip2, _, _, base_unzip2_cpu = baseline(
@@ -369,6 +378,9 @@ def main():
         f"[CPU {base_unzip2_cpu:.1f} s]")
     log(f"baseline zip from the files (libzip): {base_zip:7.2f} s  {mbs / base_zip:6.0f} MB/s  "
         f"[CPU {base_zip_cpu:.1f} s]")
+    log(f"unzip + SHA-1 + write (the upload's own work, no server): {base_sha:.2f} s = "
+        f"{base_sha / bu:.2f}x the unzip baseline [CPU {base_sha_cpu:.1f} s]; "
+        f"the upload took {up_s / base_sha:.2f}x that")
     log(f"upload   (device A -> server):        {up_s:7.2f} s  {mbs / up_s:6.0f} MB/s  "
         f"ratio to unzip baseline {up_s / bu:.2f}  "
         f"[server CPU {up_srv_cpu:.1f} s, client CPU {up_cli_cpu:.1f} s]")
