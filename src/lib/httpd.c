@@ -526,8 +526,11 @@ enum status httpd_start(const struct httpd_config *cfg, struct httpd **out, stru
 	}
 	memcpy(h->routes, cfg->routes, cfg->nroutes * sizeof *h->routes);
 	atomic_init(&h->inflight, 0);
+	/* poll(), not select(): select() cannot watch a descriptor past
+	 * FD_SETSIZE (1024), and a server holding a few files per active user
+	 * gets there; MHD would then refuse every new connection. */
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-	                 MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	                 MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	uint16_t port = 0;
 	if (cfg->addr->sa_family == AF_INET6) {
 		flags |= MHD_USE_IPv6;

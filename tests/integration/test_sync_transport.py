@@ -4,6 +4,7 @@ with the official client's framing (syncclient.py)."""
 import gzip
 import hashlib
 import json
+import os
 import time
 
 import pytest
@@ -277,3 +278,43 @@ def test_legacy_login_meta_and_errors(server):
     assert (r.status, r.raw) == (400, b"400")
     c.hkey = "f" * 40
     assert c.legacy_request("meta", {"v": 10, "cv": "x"}).status == 403
+
+
+
+def test_descriptors_past_fd_setsize(procs, tmp_path):
+    """A server holding more than 1024 open files still serves: select()
+    cannot watch a descriptor past FD_SETSIZE, so the server must poll().
+    A shell fills descriptors 3..1100 and execs the server, so every
+    socket it opens is numbered past 1100."""
+    import resource
+    import subprocess
+
+    from conftest import bin_path, free_port, wait_port
+    from syncclient import server_env
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 4096
+    if hard != resource.RLIM_INFINITY and hard < want:
+        pytest.skip(f"RLIMIT_NOFILE hard limit {hard} < {want}")
+    port = free_port()
+    fill = 'i=3; while [ $i -le 1100 ]; do eval "exec $i</dev/null"; i=$((i+1)); done; exec "$0"'
+    log = open(tmp_path / "server.log", "wb")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    try:
+        p = subprocess.Popen(["/bin/bash", "-c", fill, bin_path("anki-sync-server")],
+                             env=server_env(tmp_path / "base", ("user:pass",), None, port),
+                             stdout=log, stderr=subprocess.STDOUT)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    try:
+        wait_port(port, proc=p)
+        fds = [int(n) for n in os.listdir(f"/proc/{p.pid}/fd")]
+        assert len(fds) > 1100 and max(fds) > 1100, sorted(fds)[-5:]
+        for _ in range(3):  # new connections, each a descriptor past 1100
+            c = Client(f"http://127.0.0.1:{port}/")
+            c.login("user", "pass")
+            assert c.meta()["usn"] == 0
+    finally:
+        p.terminate()
+        p.wait(15)
+        log.close()
