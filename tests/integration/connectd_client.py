@@ -3,10 +3,8 @@ daemon on a free port, call actions, send raw HTTP, stop it, and check the
 collection it leaves behind (SQLite integrity, anki-col check, cards)."""
 import http.client
 import json
-import os
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 from conftest import Proc, bin_path, free_port, unicase_ext, wait_port

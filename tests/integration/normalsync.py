@@ -12,7 +12,7 @@ import hashlib
 import json
 import time
 
-from syncclient import SyncError, local_meta, open_col, sync_decision
+from syncclient import local_meta, open_col, sync_decision
 
 CHUNK = 250
 

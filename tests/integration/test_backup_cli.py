@@ -2,10 +2,8 @@
 with faked dates, restoring by hand with zstd/age/sqlite3 as docs/backup.md
 says, the lock, --help and exit codes (issue 7)."""
 import fcntl
-import json
 import os
 import shutil
-import sqlite3
 import subprocess
 from pathlib import Path
 

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from conftest import fixture_path
-from connectd_client import Daemon, basic_note, check_collection, open_db
+from connectd_client import Daemon, basic_note, check_collection
 
 
 def stop_check(d):

@@ -1,7 +1,6 @@
 """anki-connectd under parallel load: 100 simultaneous requests all succeed,
 reads do not wait for a slow reader, writes go one at a time without
 losing any, and the collection stays consistent."""
-import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor

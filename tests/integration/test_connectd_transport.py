@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import Proc, bin_path, free_port, wait_port
+from conftest import bin_path, free_port, wait_port
 from connectd_client import Daemon, check_collection
 
 

@@ -7,7 +7,6 @@ import shutil
 import threading
 import time
 
-import pytest
 
 from conftest import fixture_path
 from syncclient import Client, content, open_col, prepare_for_upload, start_server

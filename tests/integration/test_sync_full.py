@@ -2,11 +2,9 @@
 uploads and downloads by clients that follow the official algorithm, a
 collection laid out in SYNC_BASE as the official server leaves it, the
 legacy multipart path, and bad input that must never change stored data."""
-import gzip
 import os
 import shutil
 import sqlite3
-import time
 
 import pytest
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import bin_path
 from normalsync import (add_deck, add_notes, add_tag, delete_note, edit_note, normal_sync,
                         prepare_upload, touch_model, _cols)
-from syncclient import Client, SyncError, content, local_meta, open_col, start_server
+from syncclient import Client, content, local_meta, open_col, start_server
 
 
 def anki_col(*args):
@@ -128,7 +128,7 @@ def test_sanity_mismatch_rolls_back(world):
 
 
 def test_abort_and_second_device(world):
-    a, b, url = world["a"], world["b"], world["url"]
+    a, b = world["a"], world["b"]
     before = content(server_copy(world, "before.anki2"))
     usn = a.meta()["usn"]
     a.call("start", {"minUsn": usn, "lnewer": True, "graves": None})

@@ -14,8 +14,8 @@ import time
 import pytest
 
 from conftest import bin_path, fixture_path, free_port, wait_port
-from syncclient import (Client, SyncError, content, local_meta, open_col, prepare_for_upload,
-                        run_server_expect_exit, server_env, start_server, sync_decision)
+from syncclient import (Client, content, local_meta, prepare_for_upload, run_server_expect_exit,
+                        server_env, start_server, sync_decision)
 
 # §2.2: "pass" with the official fixed salt and default parameters.
 PASS_PHC = "$pbkdf2-sha256$i=600000,l=32$tonuvYGpksNFQBlEmm3lxg$oQ1sqlkoU7Qn72xNoIq+NHyW3yOOER8EZ6mIJiv5GYc"

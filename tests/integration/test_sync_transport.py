@@ -1,14 +1,11 @@
 """anki-sync-server transport, login and meta against the protocol's test
 vectors (sync-protocol.md §1, §2, §3.1, §9.1, §9.2), driven byte by byte
 with the official client's framing (syncclient.py)."""
-import gzip
-import hashlib
 import json
 import os
 import time
 
 import pytest
-import zstandard
 
 from syncclient import Client, LONG_CLIENT_VERSION, start_server, zstd_frame
 
