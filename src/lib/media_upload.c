@@ -13,8 +13,8 @@
  * end of each member.  Each added file is hashed (SHA-1, streaming) in the
  * same pass that writes it: its bytes are read from the zip once.  A batch
  * whose added files average media_opts.parallel_min bytes or more is
- * extracted by two threads (extract_all).  Memory use is one 256 KiB buffer per thread, whatever
- * the sizes.
+ * extracted by two threads (extract_all).  Memory use is one 256 KiB
+ * buffer per thread, whatever the sizes.
  *
  * The write order (journal -> new files in place, others as temporaries ->
  * commit -> renames) and the crash argument are in media_srv.c.
