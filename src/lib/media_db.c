@@ -427,17 +427,23 @@ enum status media_db_get_meta(struct media_db *m, struct media_meta *out, struct
 	return st;
 }
 
-enum status media_db_data_version(struct media_db *m, int64_t *out, struct errinfo *e)
+/* Step a prepared one-number query (parameters bound) and reset it. */
+static enum status step_int64(struct media_db *m, sqlite3_stmt *s, int64_t *out, const char *what,
+                              struct errinfo *e)
 {
-	sqlite3_stmt *s = m->st[S_DATA_VERSION];
 	int rc = sqlite3_step(s);
 	enum status st = ST_OK;
 	if (rc == SQLITE_ROW)
 		*out = sqlite3_column_int64(s, 0);
 	else
-		st = db_error(m->db, rc, e, "data_version");
+		st = db_error(m->db, rc, e, what);
 	sqlite3_reset(s);
 	return st;
+}
+
+enum status media_db_data_version(struct media_db *m, int64_t *out, struct errinfo *e)
+{
+	return step_int64(m, m->st[S_DATA_VERSION], out, "data_version", e);
 }
 
 enum status media_db_set_meta(struct media_db *m, const struct media_meta *in, struct errinfo *e)
@@ -572,14 +578,7 @@ enum status media_db_live_count(struct media_db *m, int32_t lo, int32_t hi, int6
 	sqlite3_stmt *s = m->st[S_LIVE_COUNT];
 	sqlite3_bind_int64(s, 1, lo);
 	sqlite3_bind_int64(s, 2, hi);
-	int rc = sqlite3_step(s);
-	enum status st = ST_OK;
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(s, 0);
-	else
-		st = db_error(m->db, rc, e, "counting live rows");
-	sqlite3_reset(s);
-	return st;
+	return step_int64(m, s, n, "counting live rows", e);
 }
 
 enum status media_db_each(struct media_db *m, media_db_row_fn fn, void *arg, struct errinfo *e)
