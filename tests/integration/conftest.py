@@ -86,6 +86,17 @@ class Proc:
 
 
 @pytest.fixture
+def media_server(tmp_path, procs):
+    """anki-sync-server for one user "user:pass", SYNC_BASE=tmp_path/base:
+    (process, base URL, base)."""
+    from syncclient import start_server
+    base = tmp_path / "base"
+    base.mkdir()
+    p, url = start_server(procs, base, users=("user:pass",))
+    return p, url, base
+
+
+@pytest.fixture
 def procs():
     """Collects started programs and stops any still running after the test."""
     started = []

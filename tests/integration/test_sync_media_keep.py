@@ -8,18 +8,7 @@ in the user's directory."""
 import os
 import time
 
-import pytest
-
 from mediaclient import logged_in_device, sha1_hex
-from syncclient import start_server
-
-
-@pytest.fixture
-def server(tmp_path, procs):
-    base = tmp_path / "base"
-    base.mkdir()
-    p, url = start_server(procs, base, users=("user:pass",))
-    return p, url, base
 
 
 def open_media_dbs(pid, base):
@@ -35,8 +24,8 @@ def open_media_dbs(pid, base):
     return n
 
 
-def test_handle_kept_between_requests_and_closed_when_idle(server, tmp_path):
-    p, url, base = server
+def test_handle_kept_between_requests_and_closed_when_idle(media_server, tmp_path):
+    p, url, base = media_server
     c, m = logged_in_device(url, tmp_path, "a")
     for i in range(30):
         m.add_file(f"f{i:02}.jpg", os.urandom(200 + i))
@@ -54,11 +43,11 @@ def test_handle_kept_between_requests_and_closed_when_idle(server, tmp_path):
     assert b.files() == m.files()
 
 
-def test_change_behind_a_kept_handle(server, tmp_path):
+def test_change_behind_a_kept_handle(media_server, tmp_path):
     """Another process changes media.db while the server holds it open
     (as a restore or anki-sync-admin would): the next request sees it."""
     import sqlite3
-    p, url, base = server
+    p, url, base = media_server
     c, m = logged_in_device(url, tmp_path, "a")
     m.add_file("a.jpg", b"aaaa")
     m.sync_until_clean()
@@ -73,11 +62,11 @@ def test_change_behind_a_kept_handle(server, tmp_path):
     assert json.loads(r.body)["data"]["usn"] == 11
 
 
-def test_big_bodies_through_files(server, tmp_path):
+def test_big_bodies_through_files(media_server, tmp_path):
     """A 9 MiB file: its upload body passes the in-memory limit and its
     download zip too; both go through files that do not outlive the
     request."""
-    p, url, base = server
+    p, url, base = media_server
     c, m = logged_in_device(url, tmp_path, "a")
     big = os.urandom(9 * 1024 * 1024 + 123)
     m.add_file("big.mp4", big)

@@ -11,18 +11,8 @@ import re
 import time
 import zipfile
 
-import pytest
-
 from mediaclient import logged_in_device, sha1_hex
-from syncclient import Client, start_server
-
-
-@pytest.fixture
-def server(tmp_path, procs):
-    base = tmp_path / "base"
-    base.mkdir()
-    p, url = start_server(procs, base, users=("user:pass",))
-    return p, url, base
+from syncclient import Client
 
 
 def counters(c):
@@ -53,6 +43,16 @@ def files_of(zip_bytes):
         return {fmap[i.filename]: z.read(i) for i in z.infolist() if i.filename != "_meta"}
 
 
+def download_exact(c, names, files):
+    """downloadFiles for names: exactly those files come back, in that
+    order, with their uploaded content."""
+    st, body = call(c, "downloadFiles", {"files": names})
+    assert st == 200
+    got = files_of(body)
+    assert list(got) == names
+    assert all(got[n] == files[n] for n in got)
+
+
 def upload(url, tmp_path, name, files):
     c, m = logged_in_device(url, tmp_path, name)
     for fname, data in files.items():
@@ -61,8 +61,8 @@ def upload(url, tmp_path, name, files):
     return c, m
 
 
-def test_new_device_gets_everything_mostly_built_ahead(server, tmp_path):
-    _, url, _ = server
+def test_new_device_gets_everything_mostly_built_ahead(media_server, tmp_path):
+    _, url, _ = media_server
     files = {f"f{i:03}.{('jpg', 'mp3', 'png')[i % 3]}": os.urandom(50 + 997 * (i % 40))
              for i in range(230)}
     upload(url, tmp_path, "a", files)
@@ -84,8 +84,8 @@ def test_new_device_gets_everything_mostly_built_ahead(server, tmp_path):
     assert built == used
 
 
-def test_change_in_between_is_not_served_stale(server, tmp_path):
-    _, url, _ = server
+def test_change_in_between_is_not_served_stale(media_server, tmp_path):
+    _, url, _ = media_server
     files = {f"g{i:02}.jpg": os.urandom(1000 + i) for i in range(60)}
     ca, a = upload(url, tmp_path, "a", files)
     c = Client(url)
@@ -113,8 +113,8 @@ def test_change_in_between_is_not_served_stale(server, tmp_path):
     assert counters(c)[1] == 0
 
 
-def test_other_request_is_not_served_from_the_reply_built_ahead(server, tmp_path):
-    _, url, _ = server
+def test_other_request_is_not_served_from_the_reply_built_ahead(media_server, tmp_path):
+    _, url, _ = media_server
     files = {f"h{i:02}.png": os.urandom(2000 + i) for i in range(80)}
     upload(url, tmp_path, "a", files)
     c = Client(url)
@@ -126,20 +126,12 @@ def test_other_request_is_not_served_from_the_reply_built_ahead(server, tmp_path
     wait_built(c, 1)
     # a shorter request (the end of a client's mediaChanges batch) gets
     # exactly what it asked for
-    st, body = call(c, "downloadFiles", {"files": names[25:31]})
-    assert st == 200
-    got = files_of(body)
-    assert list(got) == names[25:31]
-    assert all(got[n] == files[n] for n in got)
+    download_exact(c, names[25:31], files)
     assert counters(c)[1] == 0
     # it was consecutive too: the reply after it is built, and the next
     # request in order uses it
     wait_built(c, 2)
-    st, body = call(c, "downloadFiles", {"files": names[31:56]})
-    assert st == 200
-    got = files_of(body)
-    assert list(got) == names[31:56]
-    assert all(got[n] == files[n] for n in got)
+    download_exact(c, names[31:56], files)
     assert counters(c)[1] == 1
     # a request out of order gets what it asked for, never the reply built
     # ahead
@@ -149,8 +141,8 @@ def test_other_request_is_not_served_from_the_reply_built_ahead(server, tmp_path
     assert counters(c)[1] == 1
 
 
-def test_longer_request_than_the_tail_built_ahead(server, tmp_path):
-    _, url, _ = server
+def test_longer_request_than_the_tail_built_ahead(media_server, tmp_path):
+    _, url, _ = media_server
     files = {f"t{i:02}.ogg": os.urandom(500 + i) for i in range(30)}
     upload(url, tmp_path, "a", files)
     c = Client(url)
@@ -162,16 +154,12 @@ def test_longer_request_than_the_tail_built_ahead(server, tmp_path):
     wait_built(c, 1)  # the last two files
     # the last two, then one from before: all three come back
     want = names[28:30] + names[:1]
-    st, body = call(c, "downloadFiles", {"files": want})
-    assert st == 200
-    got = files_of(body)
-    assert list(got) == want
-    assert all(got[n] == files[n] for n in got)
+    download_exact(c, want, files)
     assert counters(c)[1] == 0
 
 
-def test_legacy_clients_get_plain_zips_and_versions_do_not_mix(server, tmp_path):
-    _, url, _ = server
+def test_legacy_clients_get_plain_zips_and_versions_do_not_mix(media_server, tmp_path):
+    _, url, _ = media_server
     files = {f"l{i:02}.gif": os.urandom(700 + i) for i in range(80)}
     upload(url, tmp_path, "a", files)
     c = Client(url)
