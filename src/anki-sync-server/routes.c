@@ -527,6 +527,20 @@ static void authenticate(struct sreq *q, const char *hkey)
 		sreq_set_login(q, name);
 }
 
+/* Answer a request already refused (q->err) or whose host key named
+ * nobody (403, checked after everything else, as the official server
+ * does); 1 when answered. */
+static int reply_refusal(struct sreq *q)
+{
+	if (q->err)
+		sreq_reply_error(q, q->err, q->why);
+	else if (q->auth_failed)
+		sreq_reply_error(q, 403, "invalid hkey");
+	else
+		return 0;
+	return 1;
+}
+
 /* ---- legacy multipart ---- */
 
 static enum status form_field(void *ctx, const char *field, const void *data, size_t len,
@@ -892,14 +906,8 @@ static void end_sync(struct httpd_req *r, void *arg)
 				q->err = 500, q->why = "out of memory";
 		}
 	}
-	if (q->err) {
-		sreq_reply_error(q, q->err, q->why);
+	if (reply_refusal(q))
 		return;
-	}
-	if (q->auth_failed) {
-		sreq_reply_error(q, 403, "invalid hkey");
-		return;
-	}
 	/* A full upload becomes the collection by rename, so its data must
 	 * be on disk first.  A media upload's spool is only read and then
 	 * dropped (the media files are written and made durable by the
@@ -984,14 +992,8 @@ static void end_msync_get(struct httpd_req *r, void *arg)
 		q->f_k[lk] = '\0';
 	}
 	authenticate(q, q->f_k);
-	if (q->err) {
-		sreq_reply_error(q, q->err, q->why);
+	if (reply_refusal(q))
 		return;
-	}
-	if (q->auth_failed) {
-		sreq_reply_error(q, 403, "invalid hkey");
-		return;
-	}
 	struct errinfo e;
 	if (begin_payload(q, v ? v : "", lv, &e)) {
 		sreq_reply_error(q, 500, e.msg);
