@@ -590,17 +590,32 @@ static void test_parallel_extract(void **state)
 }
 
 /* What the folder holds once the files are extracted, before anything
- * is committed (MH_UP_TEMPS). */
+ * is committed (MH_UP_TEMPS), and the media USN that another connection
+ * reads then, without waiting (busy timeout 0): the upload's transaction
+ * must not keep readers out. */
 struct peek {
 	struct mt_env *t;
 	char *listing;
+	long long usn;
 };
 
 static void peek_temps(void *arg, enum media_hook p)
 {
 	struct peek *k = arg;
-	if (p == MH_UP_TEMPS && !k->listing)
-		k->listing = mt_list(k->t->media);
+	if (p != MH_UP_TEMPS || k->listing)
+		return;
+	k->listing = mt_list(k->t->media);
+	char path[4200];
+	snprintf(path, sizeof path, "%s/" MEDIA_DB_FILE, k->t->user);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT last_usn FROM meta", -1, &q, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	k->usn = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
 }
 
 /* A name without a live row (new, or deleted before) is written under its
@@ -617,7 +632,7 @@ static void test_in_place(void **state)
 	snprintf(p, sizeof p, "%s/stray.png", t->media);
 	tu_write_file(p, "stray");
 	media_srv_close(t->m);
-	struct peek k = {t, NULL};
+	struct peek k = {t, NULL, -1};
 	t->o.hook = peek_temps;
 	t->o.hook_arg = &k;
 	mt_env_open(t);
@@ -629,6 +644,7 @@ static void test_in_place(void **state)
 	assert_int_equal(mt_upload(t, c, 4, &r, NULL), ST_OK);
 	assert_int_equal(r.current_usn, 7);
 	assert_non_null(k.listing);
+	assert_int_equal(k.usn, 3); /* the four changes not visible yet */
 	const char *want[] = {"keep.jpg:4\n", "new.jpg:3\n", "other.mp3:4\n", "stray.png:5\n"};
 	for (size_t i = 0; i < sizeof want / sizeof *want; i++)
 		if (!strstr(k.listing, want[i]))
