@@ -19,7 +19,8 @@
  * never committed is harmless.
  *
  * An upload batch (media_upload.c), in order:
- *   1. validate everything (no disk writes);
+ *   1. validate everything (no disk writes), then BEGIN IMMEDIATE, held
+ *      to the commit: steps 2 and 4 read the same rows;
  *   2. journal header with a fresh batch id (from now on temporaries may
  *      exist: a non-empty journal tells the next open to sweep them), and
  *      an "unlink name if the row is not live" record for every added name
@@ -30,7 +31,7 @@
  *      replaced there), the others (replacements, names given twice, a
  *      name taken by a stray file) into a temporary in media/ (names that
  *      no client name can equal, media_name.h);
- *   4. BEGIN IMMEDIATE; apply the change table; queue per real change a
+ *   4. apply the change table; queue per real change a
  *      record "rename tmp -> name if the row says sha1" or "unlink name
  *      if the row is not live"; write the records;
  *   5. durable: syncfs (temporaries' data, their directory entries and the
