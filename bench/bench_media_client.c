@@ -18,6 +18,16 @@
  *       checked), its SHA-1 compared with the one mediaChanges gave, and
  *       written to FOLDER with open/write/close (files.rs
  *       add_file_from_ankiweb); finally mediaSanity with the count.
+ *   bench_media_client transport URL BADKEY BODYDIR
+ *       the upload's HTTP share alone: the same requests with a host key
+ *       that names nobody, each answered 403 by the server only after it
+ *       received and decoded the whole body (sync-protocol.md §1), so
+ *       nothing is unzipped, hashed or written.
+ *   bench_media_client serve URL HKEY
+ *       the download's requests and replies without the client's work on
+ *       them: each reply is received and decoded and its _meta read, its
+ *       files are neither unzipped nor hashed nor written (how fast the
+ *       server serves, with a client that costs nothing).
  *   bench_media_client floor BODYDIR OUTDIR
  *       the download's client work alone, no server and no network: each
  *       upload body of BODYDIR (the zstd frame of a zip, as a reply is)
@@ -65,6 +75,7 @@ struct client {
 	ZSTD_CCtx *cctx;
 	struct mem frame;
 	uint64_t bulk; /* uploadChanges or downloadFiles requests */
+	int refused;   /* transport mode: each request must be answered 403 */
 };
 
 static void die(const char *fmt, ...)
@@ -145,7 +156,9 @@ static void client_free(struct client *c)
 }
 
 /* POST body (already a zstd frame) to msync/METHOD; c->plain holds the
- * decoded reply, whose size the anki-original-size header must give. */
+ * decoded reply, whose size the anki-original-size header must give.
+ * With c->refused set, every answer must be 403 instead (and is not
+ * decoded). */
 static void call_raw(struct client *c, const char *method, const void *body, size_t len)
 {
 	char url[600];
@@ -159,7 +172,9 @@ static void call_raw(struct client *c, const char *method, const void *body, siz
 		die("%s: %s", method, curl_easy_strerror(rc));
 	long status = 0;
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200)
+	if (c->refused && status == 403)
+		return;
+	if (status != 200 || c->refused)
 		die("%s: HTTP %ld %.*s", method, status,
 		    (int)(c->reply.len < 200 ? c->reply.len : 200), (const char *)c->reply.p);
 	struct curl_header *h = NULL;
@@ -243,6 +258,10 @@ static void do_upload(struct client *c, const char *dir, uint64_t *files, uint64
 		close(fd);
 		call_raw(c, "uploadChanges", body.p, (size_t)size);
 		c->bulk++;
+		*bytes += (uint64_t)size;
+		free(names[i]);
+		if (c->refused)
+			continue;
 		json_error_t je;
 		json_t *root = json_loadb((const char *)c->plain.p, c->plain.len, 0, &je);
 		json_int_t processed = -1, after = -1;
@@ -254,8 +273,6 @@ static void do_upload(struct client *c, const char *dir, uint64_t *files, uint64
 		json_decref(root);
 		cur = after;
 		*files += (uint64_t)processed;
-		*bytes += (uint64_t)size;
-		free(names[i]);
 	}
 	free(names);
 	free(body.p);
@@ -302,8 +319,8 @@ static json_t *upload_meta_map(json_t *list)
 /* Extract the zip zip[0..len) into dfd: each member read with libzip (CRC
  * checked), hashed (SHA-1) and written.  _meta is a download reply's
  * member -> name object, or with upload_meta an upload's pair list.  With
- * want (name -> hex), every hash must equal its entry.  Returns the file
- * count. */
+ * want (name -> hex), every hash must equal its entry.  With dfd < 0 only
+ * _meta is read (serve mode).  Returns the file count. */
 static size_t extract(const unsigned char *zip, size_t len, int upload_meta, int dfd, json_t *want,
                       uint64_t *bytes, struct mem *file)
 {
@@ -325,6 +342,10 @@ static size_t extract(const unsigned char *zip, size_t len, int upload_meta, int
 			int is_meta = strcmp(member, "_meta") == 0;
 			if (is_meta != (pass == 0))
 				continue;
+			if (!is_meta && dfd < 0) { /* serve mode: the bytes are not used */
+				*bytes += st.size;
+				continue;
+			}
 			mem_reserve(file, (size_t)st.size + 1);
 			zip_file_t *zf = zip_fopen_index(za, (zip_uint64_t)i, 0);
 			if (!zf || zip_fread(zf, file->p, st.size) != (zip_int64_t)st.size ||
@@ -368,11 +389,12 @@ static size_t extract(const unsigned char *zip, size_t len, int upload_meta, int
 	return got;
 }
 
+/* A media sync's download half into folder (NULL: serve mode). */
 static void do_download(struct client *c, const char *folder, uint64_t *files, uint64_t *bytes,
                         int64_t *usn)
 {
-	int dfd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
+	int dfd = folder ? open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (folder && dfd < 0)
 		die("%s: %s", folder, strerror(errno));
 	json_t *root;
 	json_t *req = json_pack("{s:s}", "v", CLIENT_VERSION);
@@ -441,7 +463,8 @@ static void do_download(struct client *c, const char *folder, uint64_t *files, u
 		die("mediaSanity did not answer OK");
 	json_decref(root);
 	free(file.p);
-	close(dfd);
+	if (dfd >= 0)
+		close(dfd);
 	if (last != *usn)
 		die("mediaChanges ended at usn %lld, begin said %lld", (long long)last,
 		    (long long)*usn);
@@ -512,8 +535,12 @@ int main(int argc, char **argv)
 		       (unsigned long long)zips);
 		return 0;
 	}
-	if (argc != 5 || (strcmp(argv[1], "upload") != 0 && strcmp(argv[1], "download") != 0)) {
-		fprintf(stderr, "usage: bench_media_client upload|download URL HKEY DIR\n"
+	int serve = argc == 4 && strcmp(argv[1], "serve") == 0;
+	if (!serve &&
+	    (argc != 5 || (strcmp(argv[1], "upload") != 0 && strcmp(argv[1], "download") != 0 &&
+	                   strcmp(argv[1], "transport") != 0))) {
+		fprintf(stderr, "usage: bench_media_client upload|download|transport URL HKEY DIR\n"
+		                "       bench_media_client serve URL HKEY\n"
 		                "       bench_media_client floor BODYDIR OUTDIR\n");
 		return 2;
 	}
@@ -524,7 +551,10 @@ int main(int argc, char **argv)
 	uint64_t files = 0, bytes = 0;
 	int64_t usn = 0;
 	double t0 = now();
-	if (strcmp(argv[1], "upload") == 0)
+	c.refused = strcmp(argv[1], "transport") == 0;
+	if (serve)
+		do_download(&c, NULL, &files, &bytes, &usn);
+	else if (strcmp(argv[1], "download") != 0)
 		do_upload(&c, argv[4], &files, &bytes, &usn);
 	else
 		do_download(&c, argv[4], &files, &bytes, &usn);

@@ -33,10 +33,20 @@ release anki-sync-server:
      bodies, zstd frames of zips like the replies, decoded, unzipped, hashed
      and written by bench_media_client floor): no server can make the
      download faster than that, so the download is also given as a
-     multiple of it;
+     multiple of it.  The same download with a client that only receives
+     the replies (bench_media_client serve) shows how fast the server
+     serves on its own: the two ends overlap (the server builds the next
+     reply while the client unpacks this one), so the slower of the two
+     is the download's floor;
   6. likewise the upload's own work: the unzip baseline plus the SHA-1 of
      each file, which the server must store (bench_media_unzip unzip-sha1),
-     and the upload as a multiple of it.
+     and the upload as a multiple of it;
+  7. the upload's HTTP share: the same requests with a host key naming
+     nobody, which the server answers 403 only after receiving and
+     decoding each body.  The client waits for each answer before it
+     sends the next batch, so sending and the server's work add up: that
+     share plus 6. is what any server costs on this machine, and the
+     upload is also given as a multiple of that sum.
 
 Before each timed phase (both baselines, upload, download) the page cache
 is settled when the bench may (root): dirty pages written, caches dropped,
@@ -339,6 +349,21 @@ def main():
             nc_fresh.append(no_change_sync(c, usn, nfiles))
             c.conn.close()
 
+        # ---- the download once more, the client only receiving: how fast
+        # the server serves when its client costs nothing ----
+        settle(os.path.join(base, "user"))
+        cpu_s = srv.cpu()
+        serve, serve_s, serve_cli_cpu = run_client("serve", srv.url, b.hkey)
+        serve_srv_cpu = srv.cpu() - cpu_s
+        assert int(serve["files"]) == nfiles and int(serve["bytes"]) == total, serve
+
+        # ---- the upload's HTTP share: the same bodies, refused (403) after
+        # the server received and decoded each one ----
+        settle(os.path.join(work, "bodies"))
+        tr, tr_s, tr_cli_cpu = run_client("transport", srv.url, "0" * 40,
+                                          os.path.join(work, "bodies"))
+        assert int(tr["requests"]) == len(batches), tr
+
         # ---- the download client's own work, without server or network ----
         settle(os.path.join(work, "bodies"))
         floor, _, floor_cpu = run_client("floor", os.path.join(work, "bodies"),
@@ -384,6 +409,9 @@ def main():
     log(f"upload   (device A -> server):        {up_s:7.2f} s  {mbs / up_s:6.0f} MB/s  "
         f"ratio to unzip baseline {up_s / bu:.2f}  "
         f"[server CPU {up_srv_cpu:.1f} s, client CPU {up_cli_cpu:.1f} s]")
+    log(f"upload's HTTP share alone (the same requests refused 403 after the body): "
+        f"{tr_s:.2f} s [client CPU {tr_cli_cpu:.1f} s]; with the upload's own work "
+        f"{tr_s + base_sha:.2f} s, of which the upload took {up_s / (tr_s + base_sha):.2f}x")
     log(f"download (server -> device B):        {down_s:7.2f} s  {mbs / down_s:6.0f} MB/s  "
         f"ratio to unzip baseline {down_s / bu:.2f}, "
         f"to zip+unzip {down_s / (base_zip + bu):.2f}  "
@@ -391,6 +419,10 @@ def main():
     log(f"download client's own work alone (read, zstd, unzip, SHA-1, write; no server): "
         f"{floor_s:.2f} s = {floor_s / bu:.2f}x the unzip baseline [CPU {floor_cpu:.1f} s]; "
         f"the download took {down_s / floor_s:.2f}x that")
+    log(f"the server serving the download to a client that only receives: {serve_s:.2f} s "
+        f"({mbs / serve_s:.0f} MB/s) [server CPU {serve_srv_cpu:.1f} s, client CPU "
+        f"{serve_cli_cpu:.1f} s]; the download took "
+        f"{down_s / max(serve_s, floor_s):.2f}x the slower of that and the client's own work")
     log(f"downloadFiles replies built ahead: {pf_built}, of which answered the next request: "
         f"{pf_used}")
     log(f"server CPU per MiB: upload {up_srv_cpu / mbs * 1000:.1f} ms "
