@@ -444,9 +444,24 @@ static void test_bad_zips(void **state)
 	}
 	tu_write_file(t->zip, "this is not a zip file at all, just text");
 	expect_refused(t, "not a zip");
+	/* a zip whose local and central headers disagree, where libzip says
+	 * "no such file" (found by fuzz_media_upload; answered 500 before),
+	 * from a file and in memory */
+	size_t len = 0;
+	char *z = tu_read_file("../fuzz/corpus_media_upload/damaged_member", &len);
+	assert_non_null(z);
+	FILE *f = fopen(t->zip, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(z, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	expect_refused(t, "damaged headers");
+	int32_t usn = mt_usn(t);
+	struct errinfo e;
+	assert_int_equal(media_srv_upload_mem(t->m, z, len, NULL, NULL, &e), ST_INVALID);
+	assert_int_equal(mt_usn(t), usn);
+	free(z);
 	/* a missing request file is the server's problem: 500 */
 	unlink(t->zip);
-	struct errinfo e;
 	assert_int_equal(status_http(media_srv_upload(t->m, t->zip, NULL, NULL, &e)), 500);
 	mt_assert_consistent(t);
 }
