@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: AGPL-3.0-or-later
 #
-# check-fuzz-ac.sh - the libFuzzer targets for what anki-connectd parses
-# from its clients, built with clang + ASan/UBSan and run for FUZZ_SECONDS
-# each (default 20; `make fuzz` runs them longer):
+# check-fuzz-ac.sh - the libFuzzer targets for what the daemons parse
+# from their clients, built with clang + ASan/UBSan and run for
+# FUZZ_SECONDS each (default 20; `make fuzz` runs them longer):
 #   fuzz_ac_request  the request envelope, CORS decision and media names
 #                    (seeds: tests/fuzz/corpus_ac_request);
 #   fuzz_search      the search language: parse, format, compile to SQL,
 #                    run on a small real collection under the PCRE2 match
 #                    limit, kept statements against fresh ones
-#                    (seeds: tests/fuzz/corpus_search).
-# FUZZ_TARGETS (default "ac_request search") picks targets.
+#                    (seeds: tests/fuzz/corpus_search);
+#   fuzz_media_upload  anki-sync-server's uploadChanges body (a zip and its
+#                    _meta) applied to a media folder and media.db, which
+#                    must agree after every input
+#                    (seeds: tests/fuzz/corpus_media_upload).
+# FUZZ_TARGETS (default "ac_request search media_upload") picks targets.
 # The library is compiled once into $BUILD/fuzz/obj with coverage
 # instrumentation (only sources newer than their object, or all when a
 # header changed, are recompiled).  New inputs go to a scratch directory,
@@ -21,7 +25,7 @@ set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
 SECS=${FUZZ_SECONDS:-20}
-TARGETS=${FUZZ_TARGETS:-ac_request search}
+TARGETS=${FUZZ_TARGETS:-ac_request search media_upload}
 out=$B/fuzz
 passed=0
 failed=0
@@ -82,9 +86,14 @@ for t in $TARGETS; do
 		continue
 	fi
 	scratch=$(mktemp -d)
-	# max_len: a request body vs a search query; timeout: a search may
-	# run regexes up to their match limit on every note
-	if [ "$t" = search ]; then maxlen=512 tmo=30; else maxlen=4096 tmo=10; fi
+	# max_len: a request body vs a search query vs a zip of a few small
+	# files; timeout: a search may run regexes up to their match limit on
+	# every note
+	case $t in
+	search) maxlen=512 tmo=30 ;;
+	media_upload) maxlen=16384 tmo=10 ;;
+	*) maxlen=4096 tmo=10 ;;
+	esac
 	if "$out/fuzz_$t" -max_total_time="$SECS" -max_len=$maxlen -timeout=$tmo \
 		-rss_limit_mb=2048 -artifact_prefix="$out/$t-" "$scratch" "$corpus" \
 		>"$out/run-$t.log" 2>&1; then
