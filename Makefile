@@ -104,7 +104,7 @@ check-nix:
 
 # libFuzzer: anki-connectd's request parser and the search language (make check runs each 20 s)
 fuzz:
-	@FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/check-fuzz-ac.sh
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/check-fuzz.sh
 
 # The units under a real systemd in systemd-nspawn containers (root; Debian
 # mirror the first time).  Also part of make check (tests/check-system.sh).

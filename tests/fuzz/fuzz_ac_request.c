@@ -18,7 +18,7 @@
  *   - a lookup name is not a single safe path component.
  * ASan/UBSan catch the rest.
  *
- * Built and run by tests/check-fuzz-ac.sh (briefly in make check; longer
+ * Built and run by tests/check-fuzz.sh (briefly in make check; longer
  * with FUZZ_SECONDS=...).
  */
 #include <stdint.h>

@@ -22,7 +22,7 @@
  *     the DB and its WAL files and the journal (a name escaped).
  * ASan/UBSan catch the rest.
  *
- * Built and run by tests/check-fuzz-ac.sh (briefly in make check; longer
+ * Built and run by tests/check-fuzz.sh (briefly in make check; longer
  * with FUZZ_SECONDS=...).
  */
 #define _GNU_SOURCE

@@ -23,7 +23,7 @@
  * be in force, or fuzzing would hang on such inputs instead of showing
  * them).  ASan/UBSan catch the rest.
  *
- * tests/check-fuzz-ac.sh builds and runs this target (make check: 20 s,
+ * tests/check-fuzz.sh builds and runs this target (make check: 20 s,
  * make fuzz: longer); by hand:
  *
  * (from the repository root; L = the pkg-config list of the Makefile):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: AGPL-3.0-or-later
 #
-# check-fuzz-ac.sh - the libFuzzer targets for what the daemons parse
+# check-fuzz.sh - the libFuzzer targets for what the daemons parse
 # from their clients, built with clang + ASan/UBSan and run for
 # FUZZ_SECONDS each (default 20; `make fuzz` runs them longer):
 #   fuzz_ac_request  the request envelope, CORS decision and media names
