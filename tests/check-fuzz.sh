@@ -13,8 +13,12 @@
 #   fuzz_media_upload  anki-sync-server's uploadChanges body (a zip and its
 #                    _meta) applied to a media folder and media.db, which
 #                    must agree after every input
-#                    (seeds: tests/fuzz/corpus_media_upload).
-# FUZZ_TARGETS (default "ac_request search media_upload") picks targets.
+#                    (seeds: tests/fuzz/corpus_media_upload);
+#   fuzz_col_sync    anki-sync-server's applyGraves, applyChanges and
+#                    applyChunk applied to a real collection, aborted or
+#                    finished (seeds: tests/fuzz/corpus_col_sync).
+# FUZZ_TARGETS (default "ac_request search media_upload col_sync") picks
+# targets.
 # The library is compiled once into $BUILD/fuzz/obj with coverage
 # instrumentation (only sources newer than their object, or all when a
 # header changed, are recompiled).  New inputs go to a scratch directory,
@@ -25,7 +29,7 @@ set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
 SECS=${FUZZ_SECONDS:-20}
-TARGETS=${FUZZ_TARGETS:-ac_request search media_upload}
+TARGETS=${FUZZ_TARGETS:-ac_request search media_upload col_sync}
 out=$B/fuzz
 passed=0
 failed=0
@@ -91,7 +95,7 @@ for t in $TARGETS; do
 	# every note
 	case $t in
 	search) maxlen=512 tmo=30 ;;
-	media_upload) maxlen=16384 tmo=10 ;;
+	media_upload | col_sync) maxlen=16384 tmo=10 ;;
 	*) maxlen=4096 tmo=10 ;;
 	esac
 	if "$out/fuzz_$t" -max_total_time="$SECS" -max_len=$maxlen -timeout=$tmo \
