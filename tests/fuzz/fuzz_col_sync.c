@@ -5,12 +5,14 @@
  * JSON of applyGraves, applyChanges and applyChunk, applied by col_sync to
  * a real server collection, as anki-sync-server applies them.
  *
- * An input is one byte then JSON.  The byte's low bits pick the step
- * (graves, changes, chunk); its high bit says whether the sync then
- * finishes (commit) or is aborted.  Each input is one sync conversation
- * started with {"minUsn":0,"lnewer":true,"graves":null} on a collection
- * that lives on across inputs (a fresh one every 512 runs), so accepted
- * rows pile up as from a sequence of clients.  It aborts (a finding) when:
+ * An input is one byte then a JSON array of steps [k, body]: k 0 is
+ * applyGraves, 1 applyChanges, 2 applyChunk (other elements are skipped).
+ * The byte's high bit says whether the sync then finishes (commit) or is
+ * aborted.  Each input is one sync conversation started with
+ * {"minUsn":0,"lnewer":true,"graves":null} on a collection that lives on
+ * across inputs (a fresh one every 512 runs), so accepted rows pile up as
+ * from a sequence of clients; the steps run until one fails (the server
+ * then drops the conversation).  It aborts (a finding) when:
  *   - a step answers ST_INTERNAL (an invariant of ours broke on input);
  *   - an aborted or failed conversation changed the collection (col row,
  *     row counts of notes, cards, revlog, graves);
@@ -139,20 +141,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_decref(start);
 	json_decref(resp);
 	resp = NULL;
-	enum status st;
-	switch (data[0] % 3) {
-	case 0:
-		st = col_sync_apply_graves(s, req, &e);
-		break;
-	case 1:
-		st = col_sync_apply_changes(s, req, &resp, &e);
-		break;
-	default:
-		st = col_sync_apply_chunk(s, req, &e);
-		break;
+	enum status st = ST_OK;
+	size_t i;
+	json_t *step;
+	json_array_foreach(req, i, step)
+	{
+		const json_t *body = json_array_get(step, 1);
+		if (!json_is_array(step) || json_array_size(step) != 2 || !body ||
+		    !json_is_integer(json_array_get(step, 0)))
+			continue;
+		switch (json_integer_value(json_array_get(step, 0))) {
+		case 0:
+			st = col_sync_apply_graves(s, body, &e);
+			break;
+		case 1:
+			st = col_sync_apply_changes(s, body, &resp, &e);
+			json_decref(resp);
+			resp = NULL;
+			break;
+		case 2:
+			st = col_sync_apply_chunk(s, body, &e);
+			break;
+		default:
+			continue;
+		}
+		if (st != ST_OK)
+			break;
 	}
 	json_decref(req);
-	json_decref(resp);
 	if (st == ST_INTERNAL)
 		finding("a step broke an invariant", &e);
 	int finished = 0;
