@@ -45,6 +45,10 @@ struct zstdio_dec {
 	uint64_t trailing;
 	zstdio_sink_fn sink;
 	void *ctx;
+	/* The first frame's header, kept to check its declared content size
+	 * at the frame's end (see frame_done). */
+	unsigned char hdr[18]; /* ZSTD_FRAMEHEADERSIZE_MAX (not in the stable API) */
+	size_t hdr_len;
 	int started;   /* some input arrived */
 	int frame_end; /* the first frame is complete */
 	int truncated; /* output reached cap */
@@ -96,6 +100,24 @@ static enum status dec_deliver(struct zstdio_dec *d, size_t n, struct errinfo *e
 	return d->sink ? d->sink(d->ctx, d->out, n, e) : ST_OK;
 }
 
+/* The first frame ended: its size must be the one its header declares.
+ * libzstd checks that when it gets the whole frame in one call, but not
+ * always when the frame arrives in pieces (1.5.4: a frame declaring 65,248
+ * bytes that ends after none was refused whole and accepted in 11-byte
+ * pieces; found by tests/fuzz/fuzz_sync_transport.c).  TCP decides the
+ * pieces, so the check is made here, whatever they were. */
+static enum status frame_done(struct zstdio_dec *d, struct errinfo *e)
+{
+	if (d->truncated)
+		return ST_OK; /* not all of it was counted */
+	unsigned long long want = ZSTD_getFrameContentSize(d->hdr, d->hdr_len);
+	if (want == ZSTD_CONTENTSIZE_UNKNOWN || want == ZSTD_CONTENTSIZE_ERROR || want == d->total)
+		return ST_OK;
+	return errinfo_set(e, ST_CORRUPT,
+	                   "decoding zstd body: the frame holds %llu bytes, its header says %llu",
+	                   (unsigned long long)d->total, want);
+}
+
 enum status zstdio_dec_feed(struct zstdio_dec *d, const void *data, size_t len, struct errinfo *e)
 {
 	if (d->failed)
@@ -110,6 +132,11 @@ enum status zstdio_dec_feed(struct zstdio_dec *d, const void *data, size_t len, 
 		return ST_OK;
 	}
 	d->started = 1;
+	if (d->hdr_len < sizeof d->hdr) {
+		size_t k = sizeof d->hdr - d->hdr_len < len ? sizeof d->hdr - d->hdr_len : len;
+		memcpy(d->hdr + d->hdr_len, data, k);
+		d->hdr_len += k;
+	}
 	ZSTD_inBuffer in = {data, len, 0};
 	/* Call again while input remains or the last call filled the output
 	 * block (zstd may hold more output for input already consumed). */
@@ -126,8 +153,13 @@ enum status zstdio_dec_feed(struct zstdio_dec *d, const void *data, size_t len, 
 			d->failed = 1;
 			return st;
 		}
-		if (r == 0)
+		if (r == 0) {
 			d->frame_end = 1;
+			if ((st = frame_done(d, e))) {
+				d->failed = 1;
+				return st;
+			}
+		}
 		if (d->frame_end || d->truncated)
 			break;
 		if (in.pos == in.size && out.pos < out.size)

@@ -143,6 +143,51 @@ static void test_stream_cap_truncates(void **state)
 	free(data);
 }
 
+/* A frame whose header declares 65,248 bytes and whose blocks hold none:
+ * libzstd refuses it given whole but (1.5.4) ends it quietly when it comes
+ * in 11-byte pieces.  The decoder must refuse it however it arrives (found
+ * by fuzz_sync_transport). */
+static void test_stream_content_size_lie(void **state)
+{
+	(void)state;
+	static const unsigned char frame[] = {
+	    0x28, 0xb5, 0x2f, 0xfd, 0x60, 0xe0, 0xfd,       /* magic, FHD, FCS 65,248 */
+	    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* three empty raw blocks */
+	    0x00, 0x01, 0x00, 0x00,                         /* last block, empty */
+	    0x00, 0x00, 0x00, 0x72, 0xfe, 0x00, 0x20, 0x03, 0x7b, 0x22, 0x6d, 0x74, 0x65, 0x73};
+	for (size_t piece = 0; piece <= 12; piece++) {
+		struct zstdio_dec *d = zstdio_dec_new(0, NULL, NULL);
+		assert_non_null(d);
+		enum status st = ST_OK;
+		for (size_t at = 0; st == ST_OK && at < sizeof frame;) {
+			size_t k = piece && piece < sizeof frame - at ? piece : sizeof frame - at;
+			st = zstdio_dec_feed(d, frame + at, k, NULL);
+			at += k;
+		}
+		if (st == ST_OK)
+			st = zstdio_dec_finish(d, NULL);
+		if (st != ST_CORRUPT)
+			fail_msg("pieces of %zu: %s, expected corrupt", piece, status_name(st));
+		zstdio_dec_free(d);
+	}
+	/* an honest frame that declares its size still decodes in pieces */
+	struct buf z;
+	buf_init(&z, 0);
+	assert_int_equal(zstdio_compress("declared", 8, 3, &z, NULL), ST_OK);
+	for (size_t piece = 1; piece <= 3; piece++) {
+		struct zstdio_dec *d = zstdio_dec_new(0, NULL, NULL);
+		for (size_t at = 0; at < z.len; at += piece)
+			assert_int_equal(zstdio_dec_feed(d, z.data + at,
+			                                 piece < z.len - at ? piece : z.len - at,
+			                                 NULL),
+			                 ST_OK);
+		assert_int_equal(zstdio_dec_finish(d, NULL), ST_OK);
+		assert_int_equal(zstdio_dec_total(d), 8);
+		zstdio_dec_free(d);
+	}
+	buf_free(&z);
+}
+
 static enum status failing_sink(void *ctx, const void *data, size_t len, struct errinfo *e)
 {
 	(void)ctx;
@@ -244,6 +289,7 @@ int main(void)
 	    cmocka_unit_test(test_empty_and_garbage),
 	    cmocka_unit_test(test_stream_bytewise_and_trailing),
 	    cmocka_unit_test(test_stream_cap_truncates),
+	    cmocka_unit_test(test_stream_content_size_lie),
 	    cmocka_unit_test(test_sink_errors_stop_the_decoder),
 	    cmocka_unit_test(test_reader_fd_streams_one_frame),
 	    cmocka_unit_test(test_sink_fd),
