@@ -16,9 +16,12 @@
 #                    (seeds: tests/fuzz/corpus_media_upload);
 #   fuzz_col_sync    anki-sync-server's applyGraves, applyChanges and
 #                    applyChunk applied to a real collection, aborted or
-#                    finished (seeds: tests/fuzz/corpus_col_sync).
-# FUZZ_TARGETS (default "ac_request search media_upload col_sync") picks
-# targets.
+#                    finished (seeds: tests/fuzz/corpus_col_sync);
+#   fuzz_sync_transport  the anki-sync header and the zstd and gzip body
+#                    decoders, fed in pieces of every size
+#                    (seeds: tests/fuzz/corpus_sync_transport).
+# FUZZ_TARGETS (default "ac_request search media_upload col_sync
+# sync_transport") picks targets.
 # The library is compiled once into $BUILD/fuzz/obj with coverage
 # instrumentation (only sources newer than their object, or all when a
 # header changed, are recompiled).  New inputs go to a scratch directory,
@@ -29,7 +32,7 @@ set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
 SECS=${FUZZ_SECONDS:-20}
-TARGETS=${FUZZ_TARGETS:-ac_request search media_upload col_sync}
+TARGETS=${FUZZ_TARGETS:-ac_request search media_upload col_sync sync_transport}
 out=$B/fuzz
 passed=0
 failed=0
@@ -95,7 +98,7 @@ for t in $TARGETS; do
 	# every note
 	case $t in
 	search) maxlen=512 tmo=30 ;;
-	media_upload | col_sync) maxlen=16384 tmo=10 ;;
+	media_upload | col_sync | sync_transport) maxlen=16384 tmo=10 ;;
 	*) maxlen=4096 tmo=10 ;;
 	esac
 	if "$out/fuzz_$t" -max_total_time="$SECS" -max_len=$maxlen -timeout=$tmo \
