@@ -24,7 +24,6 @@
  * with FUZZ_SECONDS=...).
  */
 #define _GNU_SOURCE
-#include <ftw.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +34,7 @@
 
 #include "col.h"
 #include "col_sync.h"
+#include "fuzz_util.h"
 #include "syncproto_col.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -51,16 +51,7 @@ static struct {
 
 static void finding(const char *what, const struct errinfo *e)
 {
-	fprintf(stderr, "fuzz_col_sync: %s%s%s\n", what, e ? ": " : "", e ? e->msg : "");
-	abort();
-}
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
+	fuzz_finding("fuzz_col_sync", what, e);
 }
 
 static void cleanup(void)
@@ -69,16 +60,14 @@ static void cleanup(void)
 		col_close(fz.c);
 	fz.c = NULL;
 	if (fz.root[0])
-		nftw(fz.root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		fuzz_rmtree(fz.root);
 }
 
 static void fresh_collection(void)
 {
 	struct errinfo e;
 	if (!fz.root[0]) {
-		const char *tmp = getenv("TMPDIR");
-		snprintf(fz.root, sizeof fz.root, "%s/fuzz-col.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-		if (!mkdtemp(fz.root))
+		if (!fuzz_mkdtemp(fz.root, sizeof fz.root, "fuzz-col"))
 			finding("mkdtemp failed", NULL);
 		snprintf(fz.path, sizeof fz.path, "%s/collection.anki2", fz.root);
 		atexit(cleanup);

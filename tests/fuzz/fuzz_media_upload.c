@@ -27,7 +27,6 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,6 +36,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fuzz_util.h"
 #include "media_db.h"
 #include "media_srv.h"
 
@@ -54,21 +54,7 @@ static struct {
 
 static void finding(const char *what, const struct errinfo *e)
 {
-	fprintf(stderr, "fuzz_media_upload: %s%s%s\n", what, e ? ": " : "", e ? e->msg : "");
-	abort();
-}
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void remove_tree(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fuzz_finding("fuzz_media_upload", what, e);
 }
 
 static void cleanup(void)
@@ -77,17 +63,14 @@ static void cleanup(void)
 		media_srv_close(fz.m);
 	fz.m = NULL;
 	if (fz.root[0])
-		remove_tree(fz.root);
+		fuzz_rmtree(fz.root);
 }
 
 static void fresh_user(void)
 {
 	struct errinfo e;
 	if (!fz.root[0]) {
-		const char *tmp = getenv("TMPDIR");
-		snprintf(fz.root, sizeof fz.root, "%s/fuzz-media.XXXXXX",
-		         tmp && *tmp ? tmp : "/tmp");
-		if (!mkdtemp(fz.root))
+		if (!fuzz_mkdtemp(fz.root, sizeof fz.root, "fuzz-media"))
 			finding("mkdtemp failed", NULL);
 		snprintf(fz.user, sizeof fz.user, "%s/user", fz.root);
 		atexit(cleanup);
@@ -95,7 +78,7 @@ static void fresh_user(void)
 	if (fz.m)
 		media_srv_close(fz.m);
 	fz.m = NULL;
-	remove_tree(fz.user);
+	fuzz_rmtree(fz.user);
 	if (mkdir(fz.user, 0700) != 0)
 		finding("cannot make the user directory", NULL);
 	struct media_opts o = {.durable = 0};
