@@ -93,6 +93,9 @@ for t in $TARGETS; do
 		continue
 	fi
 	scratch=$(mktemp -d)
+	# the targets that keep files between inputs make them under TMPDIR;
+	# a crash skips their clean-up, this does not
+	tmp=$(mktemp -d)
 	# max_len: a request body vs a search query vs a zip of a few small
 	# files; timeout: a search may run regexes up to their match limit on
 	# every note
@@ -101,7 +104,7 @@ for t in $TARGETS; do
 	media_upload | col_sync | sync_transport) maxlen=16384 tmo=10 ;;
 	*) maxlen=4096 tmo=10 ;;
 	esac
-	if "$out/fuzz_$t" -max_total_time="$SECS" -max_len=$maxlen -timeout=$tmo \
+	if TMPDIR=$tmp "$out/fuzz_$t" -max_total_time="$SECS" -max_len=$maxlen -timeout=$tmo \
 		-rss_limit_mb=2048 -artifact_prefix="$out/$t-" "$scratch" "$corpus" \
 		>"$out/run-$t.log" 2>&1; then
 		echo "ok   fuzz_$t ran ${SECS}s: $(grep -oE '#[0-9]+' "$out/run-$t.log" | tail -1) runs"
@@ -111,6 +114,6 @@ for t in $TARGETS; do
 		echo "FAIL fuzz_$t (crash input in $out/$t-*)"
 		failed=$((failed + 1))
 	fi
-	rm -rf "$scratch"
+	rm -rf "$scratch" "$tmp"
 done
 finish
