@@ -142,7 +142,9 @@ enum status zstdio_dec_feed(struct zstdio_dec *d, const void *data, size_t len, 
 		 * so a body arriving a byte at a time was refused where the same
 		 * body in one piece was not (found by fuzz_sync_transport).  No
 		 * Anki client sends either. */
-		static const unsigned char magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
+		static const unsigned char magic[4] = {
+		    ZSTD_MAGICNUMBER & 0xff, ZSTD_MAGICNUMBER >> 8 & 0xff,
+		    ZSTD_MAGICNUMBER >> 16 & 0xff, ZSTD_MAGICNUMBER >> 24}; /* little-endian */
 		size_t m = d->hdr_len < sizeof magic ? d->hdr_len : sizeof magic;
 		if (memcmp(d->hdr, magic, m) != 0) {
 			d->failed = 1;
