@@ -114,8 +114,9 @@ static enum status open_zip(struct upload *u, const char *path, struct errinfo *
 		close(fd);
 		zip_error_t ze;
 		zip_error_init_with_code(&ze, zerr);
-		enum status st =
-		    errinfo_set(e, zip_status(zerr), "unzip files: %s", zip_error_strerror(&ze));
+		/* ZIP_ER_OPEN: libzip could not dup or fdopen it (descriptors) */
+		enum status st = errinfo_set(e, zerr == ZIP_ER_OPEN ? ST_IO : zip_status(zerr),
+		                             "unzip files: %s", zip_error_strerror(&ze));
 		zip_error_fini(&ze);
 		return st;
 	}
