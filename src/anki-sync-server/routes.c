@@ -872,8 +872,13 @@ static void end_sync(struct httpd_req *r, void *arg)
 		return;
 	struct errinfo e;
 	if (!q->err && q->zd) {
-		if (zstdio_dec_finish(q->zd, &e))
+		/* the decoder hands libzstd the body's tail only now, so the
+		 * sink (memory or spool) can fail here too */
+		enum status st = zstdio_dec_finish(q->zd, &e);
+		if (st == ST_CORRUPT)
 			q->err = 400, q->why = "decoding zstd body";
+		else if (st)
+			q->err = 500, q->why = "storing the body", log_warnx("%s", e.msg);
 		q->decoded = zstdio_dec_total(q->zd);
 		q->truncated |= zstdio_dec_truncated(q->zd);
 	}

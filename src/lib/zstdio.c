@@ -38,6 +38,8 @@ enum status zstdio_compress(const void *src, size_t len, int level, struct buf *
 	return st;
 }
 
+#define DEC_CHUNK (64u * 1024)
+
 struct zstdio_dec {
 	ZSTD_DStream *ds;
 	uint64_t cap;
@@ -49,6 +51,13 @@ struct zstdio_dec {
 	 * at the frame's end (see frame_done). */
 	unsigned char hdr[18]; /* ZSTD_FRAMEHEADERSIZE_MAX (not in the stable API) */
 	size_t hdr_len;
+	/* Input is handed to libzstd in DEC_CHUNK pieces at fixed offsets (the
+	 * last one at finish), whatever pieces the network delivered: libzstd
+	 * answers some damaged frames differently by how much of the frame one
+	 * call sees (found by fuzz_sync_transport), so the same body must always
+	 * reach it the same way. */
+	unsigned char *stage;
+	size_t stage_len;
 	int started;   /* some input arrived */
 	int frame_end; /* the first frame is complete */
 	int truncated; /* output reached cap */
@@ -65,7 +74,8 @@ struct zstdio_dec *zstdio_dec_new(uint64_t cap, zstdio_sink_fn sink, void *ctx)
 	d->ds = ZSTD_createDStream();
 	d->out_size = ZSTD_DStreamOutSize();
 	d->out = malloc(d->out_size);
-	if (!d->ds || !d->out) {
+	d->stage = malloc(DEC_CHUNK);
+	if (!d->ds || !d->out || !d->stage) {
 		zstdio_dec_free(d);
 		return NULL;
 	}
@@ -82,6 +92,7 @@ void zstdio_dec_free(struct zstdio_dec *d)
 		return;
 	ZSTD_freeDStream(d->ds);
 	free(d->out);
+	free(d->stage);
 	free(d);
 }
 
@@ -118,6 +129,44 @@ static enum status frame_done(struct zstdio_dec *d, struct errinfo *e)
 	                   (unsigned long long)d->total, want);
 }
 
+/* Run libzstd over p[0..n): deliver output, note the first frame's end
+ * (and count what follows it in p as trailing). */
+static enum status dec_run(struct zstdio_dec *d, const unsigned char *p, size_t n,
+                           struct errinfo *e)
+{
+	ZSTD_inBuffer in = {p, n, 0};
+	/* Call again while input remains or the last call filled the output
+	 * block (zstd may hold more output for input already consumed). */
+	for (;;) {
+		ZSTD_outBuffer out = {d->out, d->out_size, 0};
+		size_t r = ZSTD_decompressStream(d->ds, &out, &in);
+		if (ZSTD_isError(r)) {
+			d->failed = 1;
+			return errinfo_set(e, ST_CORRUPT, "decoding zstd body: %s",
+			                   ZSTD_getErrorName(r));
+		}
+		enum status st = dec_deliver(d, out.pos, e);
+		if (st) {
+			d->failed = 1;
+			return st;
+		}
+		if (r == 0) {
+			d->frame_end = 1;
+			if ((st = frame_done(d, e))) {
+				d->failed = 1;
+				return st;
+			}
+		}
+		if (d->frame_end || d->truncated)
+			break;
+		if (in.pos == in.size && out.pos < out.size)
+			break;
+	}
+	if (d->frame_end)
+		d->trailing += in.size - in.pos;
+	return ST_OK;
+}
+
 enum status zstdio_dec_feed(struct zstdio_dec *d, const void *data, size_t len, struct errinfo *e)
 {
 	if (d->failed)
@@ -151,36 +200,29 @@ enum status zstdio_dec_feed(struct zstdio_dec *d, const void *data, size_t len, 
 			return errinfo_set(e, ST_CORRUPT, "decoding zstd body: not a zstd frame");
 		}
 	}
-	ZSTD_inBuffer in = {data, len, 0};
-	/* Call again while input remains or the last call filled the output
-	 * block (zstd may hold more output for input already consumed). */
-	for (;;) {
-		ZSTD_outBuffer out = {d->out, d->out_size, 0};
-		size_t r = ZSTD_decompressStream(d->ds, &out, &in);
-		if (ZSTD_isError(r)) {
-			d->failed = 1;
-			return errinfo_set(e, ST_CORRUPT, "decoding zstd body: %s",
-			                   ZSTD_getErrorName(r));
+	const unsigned char *p = data;
+	while (len > 0 && !d->frame_end && !d->truncated) {
+		enum status st;
+		if (d->stage_len == 0 && len >= DEC_CHUNK) {
+			st = dec_run(d, p, DEC_CHUNK, e);
+			p += DEC_CHUNK;
+			len -= DEC_CHUNK;
+		} else {
+			size_t k = DEC_CHUNK - d->stage_len < len ? DEC_CHUNK - d->stage_len : len;
+			memcpy(d->stage + d->stage_len, p, k);
+			d->stage_len += k;
+			p += k;
+			len -= k;
+			if (d->stage_len < DEC_CHUNK)
+				continue;
+			d->stage_len = 0;
+			st = dec_run(d, d->stage, DEC_CHUNK, e);
 		}
-		enum status st = dec_deliver(d, out.pos, e);
-		if (st) {
-			d->failed = 1;
+		if (st)
 			return st;
-		}
-		if (r == 0) {
-			d->frame_end = 1;
-			if ((st = frame_done(d, e))) {
-				d->failed = 1;
-				return st;
-			}
-		}
-		if (d->frame_end || d->truncated)
-			break;
-		if (in.pos == in.size && out.pos < out.size)
-			break;
 	}
 	if (d->frame_end)
-		d->trailing += in.size - in.pos;
+		d->trailing += len;
 	return ST_OK;
 }
 
@@ -188,6 +230,13 @@ enum status zstdio_dec_finish(struct zstdio_dec *d, struct errinfo *e)
 {
 	if (d->failed)
 		return errinfo_set(e, ST_CORRUPT, "decoding zstd body failed");
+	if (d->stage_len > 0 && !d->frame_end && !d->truncated) {
+		size_t n = d->stage_len;
+		d->stage_len = 0;
+		enum status st = dec_run(d, d->stage, n, e);
+		if (st)
+			return st;
+	}
 	if (d->started && !d->frame_end && !d->truncated)
 		return errinfo_set(e, ST_CORRUPT,
 		                   "decoding zstd body: input ends inside the frame");
