@@ -1167,6 +1167,30 @@ static void publish_media(struct imp *im)
 
 /* ---- the whole import ---------------------------------------------------- */
 
+/* A failure reading the package's collection, in the package's terms:
+ * our statements are fixed, so anything SQLite refuses there (a missing
+ * column, a constraint, a value of the wrong type) is the package's
+ * fault; running out of memory or disk stays ours. */
+static enum status package_collection_err(enum status st, struct errinfo *e)
+{
+	switch (st) {
+	case ST_OK:
+	case ST_NOMEM:
+	case ST_IO:
+	case ST_TOOBIG:
+		return st;
+	case ST_VERSION:
+	case ST_INVALID:
+		return errinfo_prefix(e, "the package's collection");
+	default: {
+		char why[ERRINFO_MSG_MAX];
+		snprintf(why, sizeof why, "%s", e ? e->msg : "");
+		return errinfo_set(e, ST_CORRUPT, "the package's collection is not usable: %s",
+		                   why);
+	}
+	}
+}
+
 static enum status open_package_collection(struct pkg_zip *z, enum pkg_version ver, const char *tmp,
                                            struct col **out, uint64_t *size, struct errinfo *e)
 {
@@ -1177,15 +1201,7 @@ static enum status open_package_collection(struct pkg_zip *z, enum pkg_version v
 	st = col_open(path, 0, out, e);
 	if (!st) /* a private throwaway copy: no need to wait for the disk */
 		st = col_exec(*out, "pragma synchronous = off", e);
-	if (st == ST_VERSION)
-		return errinfo_prefix(e, "the package's collection");
-	if (st && st != ST_NOMEM && st != ST_IO) {
-		char why[ERRINFO_MSG_MAX];
-		snprintf(why, sizeof why, "%s", e ? e->msg : "");
-		return errinfo_set(e, ST_CORRUPT, "the package's collection is not usable: %s",
-		                   why);
-	}
-	return st;
+	return package_collection_err(st, e);
 }
 
 static void imp_free(struct imp *im)
@@ -1242,12 +1258,11 @@ enum status pkg_import(struct col *c, const char *pkg_path, const char *media_di
 			st = pkg_fix_invalid_ids(pc, e);
 		if (!st)
 			st = col_commit(pc, e);
+		if (!st)
+			st = pkg_gather(pc, NULL, 0, im.o.with_scheduling, im.o.with_deck_configs,
+			                &im.d, e);
+		st = package_collection_err(st, e);
 	}
-	if (!st)
-		st =
-		    pkg_gather(pc, NULL, 0, im.o.with_scheduling, im.o.with_deck_configs, &im.d, e);
-	if (st == ST_INVALID)
-		st = errinfo_prefix(e, "the package's collection");
 	col_close(pc);
 	pkg_rmtree(tmp);
 	free(tmp);
@@ -1352,7 +1367,7 @@ enum status pkg_open_collection(const char *pkg_path, const struct pkg_limits *l
 	if (!st)
 		st = pkg_zip_extract_collection(z, ver, tmp, path, sizeof path, NULL, e);
 	if (!st)
-		st = col_open_copy(path, out, e);
+		st = package_collection_err(col_open_copy(path, out, e), e);
 	pkg_rmtree(tmp);
 	free(tmp);
 	pkg_zip_close(z);

@@ -22,6 +22,7 @@
 #include "col_notes.h"
 #include "pkg.h"
 #include "pkg_internal.h"
+#include "unicase.h"
 
 static char *tmpdir;
 
@@ -426,9 +427,7 @@ static void test_collection_with_trigger(void **state)
 	tp(db, "trig.db");
 	size_t n;
 	void *d = read_member(legacy, "collection.anki21", &n);
-	FILE *f = fopen(db, "wb");
-	fwrite(d, 1, n, f);
-	fclose(f);
+	tu_write_bytes(db, d, n);
 	free(d);
 	sqlite3 *s;
 	assert_int_equal(sqlite3_open(db, &s), SQLITE_OK);
@@ -443,6 +442,46 @@ static void test_collection_with_trigger(void **state)
 	rezip(legacy, bad, &ed, 1);
 	free(d);
 	expect_refused(bad, NULL, ST_CORRUPT, "triggers");
+}
+
+/* A collection whose tables are not Anki's (found by fuzz_pkg_import: a
+ * notetypes table without its config column answered ST_DB, as if the
+ * fault were ours). */
+static void test_collection_with_other_tables(void **state)
+{
+	(void)state;
+	make_bases();
+	char base[4096], bad[4096], db[4096];
+	tp(base, "base.apkg");
+	tp(db, "cols.db");
+	static const char *const alter[] = {
+	    "alter table notetypes drop column config",
+	    "alter table cards drop column odue",
+	    "drop table deck_config",
+	};
+	for (size_t i = 0; i < sizeof alter / sizeof *alter; i++) {
+		size_t n, zn;
+		void *d = read_member(base, "collection.anki21b", &n);
+		size_t raw = ZSTD_getFrameContentSize(d, n);
+		void *plain = malloc(raw);
+		assert_int_equal(ZSTD_decompress(plain, raw, d, n), raw);
+		free(d);
+		tu_write_bytes(db, plain, raw);
+		free(plain);
+		sqlite3 *s;
+		assert_int_equal(sqlite3_open(db, &s), SQLITE_OK);
+		assert_int_equal(unicase_register(s), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(s, alter[i], NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(s);
+		plain = tu_read_file(db, &n);
+		d = zstd_of(plain, n, &zn);
+		free(plain);
+		struct edit ed = {.name = "collection.anki21b", .data = d, .len = zn};
+		snprintf(bad, sizeof bad, "%s/cols%zu.apkg", tmpdir, i);
+		rezip(base, bad, &ed, 1);
+		free(d);
+		expect_refused(bad, NULL, ST_CORRUPT, "the package's collection is not usable");
+	}
 }
 
 static void test_truncated_zstd(void **state)
@@ -902,6 +941,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_media_map_outside, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_collection_member_not_sqlite, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_collection_with_trigger, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_collection_with_other_tables, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_truncated_zstd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_media_checksum_mismatch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_versions, setup, teardown),

@@ -87,6 +87,14 @@ static inline void tu_write_file(const char *path, const char *text)
 	assert_int_equal(fclose(f), 0);
 }
 
+static inline void tu_write_bytes(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
 /* Whole file into a malloc'd NUL-terminated buffer (caller frees). */
 static inline char *tu_read_file(const char *path, size_t *len)
 {
