@@ -26,12 +26,25 @@ static enum status db_error(sqlite3 *db, struct errinfo *e, const char *what)
 {
 	int rc = sqlite3_extended_errcode(db);
 	enum status code = ST_DB;
-	if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
+	switch (rc & 0xff) {
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
 		code = ST_CORRUPT;
-	else if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+		break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_INTERRUPT:
 		code = ST_BUSY;
-	else if ((rc & 0xff) == SQLITE_INTERRUPT)
-		code = ST_BUSY;
+		break;
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_CANTOPEN:
+		code = ST_IO;
+		break;
+	case SQLITE_NOMEM:
+		code = ST_NOMEM;
+		break;
+	}
 	return errinfo_set(e, code, "%s: %s", what, sqlite3_errmsg(db));
 }
 
@@ -248,11 +261,8 @@ enum status syncproto_col_check(const char *path, const atomic_int *cancel,
 			goto out;
 		}
 	st = syncproto_col_info(db, info, e);
-	if (st) {
-		if (st == ST_DB)
-			st = ST_CORRUPT;
+	if (st)
 		goto out;
-	}
 	if (info->ver < 11 || info->ver > 18 || info->ver == 12 || info->ver == 13) {
 		st = errinfo_set(e, ST_CORRUPT, "collection schema version %d is not 11 or 14..18",
 		                 info->ver);
@@ -277,12 +287,15 @@ enum status syncproto_col_check(const char *path, const atomic_int *cancel,
 	}
 	if ((st = scalar_i64(db, "SELECT count(*) FROM notes", &info->notes, e)) ||
 	    (st = scalar_i64(db, "SELECT count(*) FROM cards", &info->cards, e)) ||
-	    (st = scalar_i64(db, "SELECT count(*) FROM revlog", &info->revlog, e))) {
-		if (st == ST_DB)
-			st = ST_CORRUPT;
+	    (st = scalar_i64(db, "SELECT count(*) FROM revlog", &info->revlog, e)))
 		goto out;
-	}
 out:
+	/* The file is the client's and our statements are fixed: whatever
+	 * else SQLite refuses in it (a schema format it does not know, a
+	 * table without the columns we read) is the upload's fault, not a
+	 * server error.  Memory, disk and cancelling stay ours. */
+	if (st == ST_DB)
+		st = ST_CORRUPT;
 	if (cancel && atomic_load(cancel) && st == ST_CORRUPT)
 		st = errinfo_set(e, ST_BUSY, "check cancelled");
 	sqlite3_close(db);

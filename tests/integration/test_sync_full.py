@@ -204,6 +204,10 @@ def test_corrupt_uploads_get_the_corrupt_text(stored):
     damaged = bytearray(good)
     for off in range(8192, 8192 + 4096, 7):
         damaged[off] ^= 0x5A
+    # schema format number 5 (SQLite knows 1..4): SQLite refuses every
+    # statement with SQLITE_ERROR, which was answered 500 (fuzz_col_upload)
+    odd_format = bytearray(good)
+    odd_format[44:48] = (5).to_bytes(4, "big")
     bad_ver = tmp / "badver.anki2"
     shutil.copy(fixture_path("v18-two-decks-revlog.anki2"), bad_ver)
     os.chmod(bad_ver, 0o644)
@@ -217,6 +221,7 @@ def test_corrupt_uploads_get_the_corrupt_text(stored):
         "truncated sqlite": good[: len(good) // 2],
         "header only": good[:100],
         "damaged pages": bytes(damaged),
+        "unknown schema format": bytes(odd_format),
         "non-anki sqlite": other.read_bytes(),
         "no col table": no_col.read_bytes(),
         "schema 12": bad_ver.read_bytes(),
