@@ -207,9 +207,65 @@ static int progress_cancel(void *arg)
 	return atomic_load(cancel) != 0;
 }
 
-static const char *const tables_common[] = {"col", "notes", "cards", "revlog", "graves", NULL};
-static const char *const tables_v15[] = {"config",    "deck_config", "tags",  "fields",
-                                         "templates", "notetypes",   "decks", NULL};
+/* The tables of a collection and the columns Anki and we read in them,
+ * by the schema that brought them (rslib's schema11.sql and upgrades:
+ * config, deck_config and tags at 14, the rest at 15, tags' collapsed and
+ * config at 17).  SQLite's integrity check does not look at any of this:
+ * a table without a column passes it and then fails every sync. */
+struct table_spec {
+	int since; /* schema version */
+	const char *name;
+	const char *const *cols;
+};
+#define COLS(...) ((const char *const[]){__VA_ARGS__, NULL})
+static const struct table_spec tables[] = {
+    {11, "col",
+     COLS("id", "crt", "mod", "scm", "ver", "dty", "usn", "ls", "conf", "models", "decks", "dconf",
+          "tags")},
+    {11, "notes",
+     COLS("id", "guid", "mid", "mod", "usn", "tags", "flds", "sfld", "csum", "flags", "data")},
+    {11, "cards",
+     COLS("id", "nid", "did", "ord", "mod", "usn", "type", "queue", "due", "ivl", "factor", "reps",
+          "lapses", "left", "odue", "odid", "flags", "data")},
+    {11, "revlog", COLS("id", "cid", "usn", "ease", "ivl", "lastIvl", "factor", "time", "type")},
+    {11, "graves", COLS("usn", "oid", "type")},
+    {14, "config", COLS("key", "usn", "mtime_secs", "val")},
+    {14, "deck_config", COLS("id", "name", "mtime_secs", "usn", "config")},
+    {14, "tags", COLS("tag", "usn")},
+    {17, "tags", COLS("collapsed", "config")},
+    {15, "fields", COLS("ntid", "ord", "name", "config")},
+    {15, "templates", COLS("ntid", "ord", "name", "mtime_secs", "usn", "config")},
+    {15, "notetypes", COLS("id", "name", "mtime_secs", "usn", "config")},
+    {15, "decks", COLS("id", "name", "mtime_secs", "usn", "common", "kind")},
+};
+#undef COLS
+
+/* ST_CORRUPT naming the first table or column of t that db lacks. */
+static enum status check_table(sqlite3 *db, const struct table_spec *t, struct errinfo *e)
+{
+	if (!table_exists(db, t->name))
+		return errinfo_set(e, ST_CORRUPT, "not an Anki collection (no %s table)", t->name);
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2 COLLATE NOCASE",
+	                       -1, &s, NULL) != SQLITE_OK)
+		return db_error(db, e, "reading table columns");
+	enum status st = ST_OK;
+	for (const char *const *c = t->cols; *c && !st; c++) {
+		sqlite3_reset(s);
+		sqlite3_bind_text(s, 1, t->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, *c, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			st = errinfo_set(e, ST_CORRUPT,
+			                 "not an Anki collection (%s has no %s column)", t->name,
+			                 *c);
+		else if (rc != SQLITE_ROW)
+			st = db_error(db, e, "reading table columns");
+	}
+	sqlite3_finalize(s);
+	return st;
+}
 
 enum status syncproto_col_check(const char *path, const atomic_int *cancel,
                                 struct syncproto_col_info *info, struct errinfo *e)
@@ -255,11 +311,9 @@ enum status syncproto_col_check(const char *path, const atomic_int *cancel,
 		st = errinfo_set(e, ST_BUSY, "check cancelled");
 		goto out;
 	}
-	for (const char *const *t = tables_common; *t; t++)
-		if (!table_exists(db, *t)) {
-			st = errinfo_set(e, ST_CORRUPT, "not an Anki collection (no %s table)", *t);
-			goto out;
-		}
+	/* The col table first: its ver says which tables must exist. */
+	if ((st = check_table(db, &tables[0], e)))
+		goto out;
 	st = syncproto_col_info(db, info, e);
 	if (st)
 		goto out;
@@ -268,14 +322,9 @@ enum status syncproto_col_check(const char *path, const atomic_int *cancel,
 		                 info->ver);
 		goto out;
 	}
-	if (info->ver >= 15)
-		for (const char *const *t = tables_v15; *t; t++)
-			if (!table_exists(db, *t)) {
-				st = errinfo_set(e, ST_CORRUPT,
-				                 "schema %d collection lacks the %s table",
-				                 info->ver, *t);
-				goto out;
-			}
+	for (size_t i = 1; i < sizeof tables / sizeof *tables; i++)
+		if (info->ver >= tables[i].since && (st = check_table(db, &tables[i], e)))
+			goto out;
 	int64_t cnt = 0;
 	if ((st = scalar_i64(db,
 	                     "SELECT count(*) FROM sqlite_master WHERE type IN ('trigger','view')",

@@ -50,8 +50,9 @@ enum status syncproto_col_info(sqlite3 *db, struct syncproto_col_info *info, str
 
 /* Is path a sound Anki collection?  Checks, in order: SQLite header,
  * PRAGMA integrity_check == "ok", one col row with ver in 11, 14..18, the
- * notes/cards/revlog/graves tables (plus the schema-18 tables for ver >= 15),
- * no triggers or views.  ST_CORRUPT with the reason otherwise.  When cancel
+ * tables of that schema version with the columns Anki reads, no triggers
+ * or views.  ST_CORRUPT with the reason otherwise (also for anything else
+ * SQLite refuses in the file).  When cancel
  * is non-NULL and becomes non-zero the check stops with ST_BUSY.  info (may
  * be NULL) receives the numbers and counts. */
 enum status syncproto_col_check(const char *path, const atomic_int *cancel,

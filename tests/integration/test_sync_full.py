@@ -208,6 +208,17 @@ def test_corrupt_uploads_get_the_corrupt_text(stored):
     # statement with SQLITE_ERROR, which was answered 500 (fuzz_col_upload)
     odd_format = bytearray(good)
     odd_format[44:48] = (5).to_bytes(4, "big")
+    # a table without a column Anki reads passes SQLite's integrity check,
+    # then failed every normal sync (fuzz_col_upload)
+    renamed = {}
+    for table, column in (("decks", "usn"), ("notes", "flds"), ("tags", "collapsed")):
+        path = tmp / f"no-{table}-{column}.anki2"
+        shutil.copy(fixture_path("v18-two-decks-revlog.anki2"), path)
+        os.chmod(path, 0o644)
+        db = open_col(str(path))
+        db.execute(f"alter table {table} rename column {column} to x{column}")
+        db.close()
+        renamed[f"{table} without {column}"] = path.read_bytes()
     bad_ver = tmp / "badver.anki2"
     shutil.copy(fixture_path("v18-two-decks-revlog.anki2"), bad_ver)
     os.chmod(bad_ver, 0o644)
@@ -227,6 +238,7 @@ def test_corrupt_uploads_get_the_corrupt_text(stored):
         "schema 12": bad_ver.read_bytes(),
         "schema 1 (2.0 alpha)": open(fixture_path("schema1-alpha.anki2"), "rb").read(),
     }
+    cases.update(renamed)
     for name, data in cases.items():
         r = c.request("upload", data)
         assert r.status == 200, name
