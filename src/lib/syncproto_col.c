@@ -311,6 +311,13 @@ enum status syncproto_col_check(const char *path, const atomic_int *cancel,
 		st = errinfo_set(e, ST_BUSY, "check cancelled");
 		goto out;
 	}
+	/* A header write version SQLite does not know (byte 18 above 2) opens
+	 * read-only: it passes the integrity check, then every sync's write
+	 * would fail. */
+	if (sqlite3_db_readonly(db, "main") == 1) {
+		st = errinfo_set(e, ST_CORRUPT, "SQLite can only read this file, not write it");
+		goto out;
+	}
 	/* The col table first: its ver says which tables must exist. */
 	if ((st = check_table(db, &tables[0], e)))
 		goto out;

@@ -208,6 +208,10 @@ def test_corrupt_uploads_get_the_corrupt_text(stored):
     # statement with SQLITE_ERROR, which was answered 500 (fuzz_col_upload)
     odd_format = bytearray(good)
     odd_format[44:48] = (5).to_bytes(4, "big")
+    # a write version SQLite does not know (byte 18 > 2): SQLite reads the
+    # file but will not write it, so every later sync would fail
+    read_only = bytearray(good)
+    read_only[18] = 3
     # a table without a column Anki reads passes SQLite's integrity check,
     # then failed every normal sync (fuzz_col_upload)
     renamed = {}
@@ -233,6 +237,7 @@ def test_corrupt_uploads_get_the_corrupt_text(stored):
         "header only": good[:100],
         "damaged pages": bytes(damaged),
         "unknown schema format": bytes(odd_format),
+        "read-only format": bytes(read_only),
         "non-anki sqlite": other.read_bytes(),
         "no col table": no_col.read_bytes(),
         "schema 12": bad_ver.read_bytes(),
