@@ -396,10 +396,10 @@ static enum status check_sqlite(const char *path, struct errinfo *e)
 			rc = SQLITE_OK;
 		}
 	}
+	/* SQLite answers some damaged files with SQLITE_NOMEM (an allocation
+	 * sized by the damage): the package's fault like any other refusal. */
 	enum status s = ST_OK;
-	if (rc == SQLITE_NOMEM)
-		s = errinfo_set(e, ST_NOMEM, "out of memory");
-	else if (rc != SQLITE_OK)
+	if (rc != SQLITE_OK)
 		s = errinfo_set(e, ST_CORRUPT,
 		                "the package's collection is not a SQLite database (%s)",
 		                db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));

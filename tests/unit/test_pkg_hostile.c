@@ -417,6 +417,33 @@ static void test_collection_member_not_sqlite(void **state)
 	expect_refused(bad, NULL, ST_NOTFOUND, "does not exist");
 }
 
+/* A damaged collection SQLite answers with SQLITE_NOMEM (found by
+ * fuzz_pkg_import: schema text with a run of 0xff bytes, among other
+ * damage): the package's fault, not ours running out of memory.  The
+ * fuzzer's input is kept in its corpus; its first member is the
+ * collection (options byte, flags, name length, name, 4-byte
+ * little-endian length, data). */
+static void test_collection_sqlite_says_nomem(void **state)
+{
+	(void)state;
+	make_bases();
+	size_t n;
+	unsigned char *in =
+	    (unsigned char *)tu_read_file("../fuzz/corpus_pkg_import/sqlite_says_nomem", &n);
+	assert_non_null(in);
+	assert_true(n > 7 && 3u + in[2] + 4 <= n);
+	const unsigned char *p = in + 3 + in[2];
+	size_t len = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
+	assert_true(len <= n - (size_t)(p + 4 - in));
+	char legacy[4096], bad[4096];
+	tp(legacy, "legacy.apkg");
+	tp(bad, "nomem.apkg");
+	struct edit ed = {.name = "collection.anki21", .data = p + 4, .len = len, .deflate = true};
+	rezip(legacy, bad, &ed, 1);
+	free(in);
+	expect_refused(bad, NULL, ST_CORRUPT, "not a SQLite database (out of memory)");
+}
+
 static void test_collection_with_trigger(void **state)
 {
 	(void)state;
@@ -940,6 +967,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_zip_bombs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_media_map_outside, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_collection_member_not_sqlite, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_collection_sqlite_says_nomem, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_collection_with_trigger, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_collection_with_other_tables, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_truncated_zstd, setup, teardown),
