@@ -19,9 +19,18 @@
 #                    finished (seeds: tests/fuzz/corpus_col_sync);
 #   fuzz_sync_transport  the anki-sync header and the zstd and gzip body
 #                    decoders, fed in pieces of every size
-#                    (seeds: tests/fuzz/corpus_sync_transport).
+#                    (seeds: tests/fuzz/corpus_sync_transport);
+#   fuzz_pkg_import  deck packages imported into a collection and its
+#                    media folder, left as they were when refused
+#                    (seeds: tests/fuzz/corpus_pkg_import);
+#   fuzz_col_upload  a full upload's collection file, checked as
+#                    anki-sync-server checks it; one it accepts must then
+#                    serve meta, a full download and a normal sync
+#                    (seeds: tests/fuzz/corpus_col_upload).
+# The seeds of the last two are made from real files by
+# tests/fuzz/make_seeds.py.
 # FUZZ_TARGETS (default "ac_request search media_upload col_sync
-# sync_transport") picks targets.
+# sync_transport pkg_import col_upload") picks targets.
 # The library is compiled once into $BUILD/fuzz/obj with coverage
 # instrumentation (only sources newer than their object, or all when a
 # header changed, are recompiled).  New inputs go to a scratch directory,
@@ -32,7 +41,7 @@ set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
 SECS=${FUZZ_SECONDS:-20}
-TARGETS=${FUZZ_TARGETS:-ac_request search media_upload col_sync sync_transport}
+TARGETS=${FUZZ_TARGETS:-ac_request search media_upload col_sync sync_transport pkg_import col_upload}
 out=$B/fuzz
 passed=0
 failed=0
@@ -97,11 +106,12 @@ for t in $TARGETS; do
 	# a crash skips their clean-up, this does not
 	tmp=$(mktemp -d)
 	# max_len: a request body vs a search query vs a zip of a few small
-	# files; timeout: a search may run regexes up to their match limit on
+	# files vs a collection (in a package); timeout: a search may run regexes up to their match limit on
 	# every note
 	case $t in
 	search) maxlen=512 tmo=30 ;;
 	media_upload | col_sync | sync_transport) maxlen=16384 tmo=10 ;;
+	pkg_import | col_upload) maxlen=65536 tmo=10 ;;
 	*) maxlen=4096 tmo=10 ;;
 	esac
 	if TMPDIR=$tmp "$out/fuzz_$t" -max_total_time="$SECS" -max_len=$maxlen -timeout=$tmo \
