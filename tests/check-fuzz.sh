@@ -27,10 +27,14 @@
 #                    anki-sync-server checks it; one it accepts must then
 #                    serve meta, a full download and a normal sync
 #                    (seeds: tests/fuzz/corpus_col_upload).
-# The seeds of the last two are made from real files by
+#   fuzz_ac_actions  anki-connectd's requests run on a real collection and
+#                    media folder, which must pass col_check after each
+#                    (seeds: tests/fuzz/corpus_ac_actions; built with
+#                    src/anki-connectd/ but its main.c).
+# The seeds of pkg_import and col_upload are made from real files by
 # tests/fuzz/make_seeds.py.
 # FUZZ_TARGETS (default "ac_request search media_upload col_sync
-# sync_transport pkg_import col_upload") picks targets.
+# sync_transport pkg_import col_upload ac_actions") picks targets.
 # The library is compiled once into $BUILD/fuzz/obj with coverage
 # instrumentation (only sources newer than their object, or all when a
 # header changed, are recompiled).  New inputs go to a scratch directory,
@@ -41,7 +45,7 @@ set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
 SECS=${FUZZ_SECONDS:-20}
-TARGETS=${FUZZ_TARGETS:-ac_request search media_upload col_sync sync_transport pkg_import col_upload}
+TARGETS=${FUZZ_TARGETS:-ac_request search media_upload col_sync sync_transport pkg_import col_upload ac_actions}
 out=$B/fuzz
 passed=0
 failed=0
@@ -89,8 +93,15 @@ ar rcs "$out/libankihost-fuzz.a" "${objs[@]}"
 for t in $TARGETS; do
 	src=tests/fuzz/fuzz_$t.c
 	corpus=tests/fuzz/corpus_$t
+	# the actions live in the daemon, not the library
+	extra=()
+	if [ "$t" = ac_actions ]; then
+		for f in src/anki-connectd/*.c; do
+			[ "$f" = src/anki-connectd/main.c ] || extra+=("$f")
+		done
+	fi
 	# shellcheck disable=SC2086
-	if clang $CF -fsanitize=fuzzer,$SAN -fno-sanitize-recover=all "$src" \
+	if clang $CF -fsanitize=fuzzer,$SAN -fno-sanitize-recover=all "$src" "${extra[@]}" \
 		"$out/libankihost-fuzz.a" $(pkg-config --libs $PKGS) -lm \
 		-o "$out/fuzz_$t" 2>"$out/build-$t.log"; then
 		echo "ok   build fuzz_$t"
@@ -112,6 +123,7 @@ for t in $TARGETS; do
 	search) maxlen=512 tmo=30 ;;
 	media_upload | col_sync | sync_transport) maxlen=16384 tmo=10 ;;
 	pkg_import | col_upload) maxlen=65536 tmo=10 ;;
+	ac_actions) maxlen=8192 tmo=10 ;;
 	*) maxlen=4096 tmo=10 ;;
 	esac
 	if TMPDIR=$tmp "$out/fuzz_$t" -max_total_time="$SECS" -max_len=$maxlen -timeout=$tmo \
