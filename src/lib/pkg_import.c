@@ -395,6 +395,16 @@ static enum status import_notetypes(struct imp *im, struct errinfo *e)
 	enum status st = load_target_notetypes(im, e);
 	for (size_t i = 0; i < im->d.nnotetypes && !st; i++) {
 		struct notetype *nt = &im->d.notetypes[i];
+		/* Anki's import adds or updates through prepare_for_update,
+		 * which refuses these (and with them the whole import) */
+		if (!nt->nfields || !nt->ntemplates) {
+			st = errinfo_set(e, ST_INVALID,
+			                 "the package's notetype \"%.80s\" has no %s; "
+			                 "Anki requires at least one",
+			                 nt->name ? nt->name : "",
+			                 nt->nfields ? "templates" : "fields");
+			break;
+		}
 		nt->cfg.has_original_id = true;
 		nt->cfg.original_id = nt->id;
 		const struct notetype *ex = target_nt(im, nt->id);

@@ -471,6 +471,33 @@ static void test_collection_with_trigger(void **state)
 	expect_refused(bad, NULL, ST_CORRUPT, "triggers");
 }
 
+/* Write to bad a copy of the latest-format package base whose collection
+ * had sql run on it. */
+static void edit_latest_collection(const char *base, const char *bad, const char *sql)
+{
+	char db[4096];
+	tp(db, "edited.db");
+	size_t n, zn;
+	void *d = read_member(base, "collection.anki21b", &n);
+	size_t raw = ZSTD_getFrameContentSize(d, n);
+	void *plain = malloc(raw);
+	assert_int_equal(ZSTD_decompress(plain, raw, d, n), raw);
+	free(d);
+	tu_write_bytes(db, plain, raw);
+	free(plain);
+	sqlite3 *s;
+	assert_int_equal(sqlite3_open(db, &s), SQLITE_OK);
+	assert_int_equal(unicase_register(s), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(s, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(s);
+	plain = tu_read_file(db, &n);
+	d = zstd_of(plain, n, &zn);
+	free(plain);
+	struct edit ed = {.name = "collection.anki21b", .data = d, .len = zn};
+	rezip(base, bad, &ed, 1);
+	free(d);
+}
+
 /* A collection whose tables are not Anki's (found by fuzz_pkg_import: a
  * notetypes table without its config column answered ST_DB, as if the
  * fault were ours). */
@@ -478,37 +505,37 @@ static void test_collection_with_other_tables(void **state)
 {
 	(void)state;
 	make_bases();
-	char base[4096], bad[4096], db[4096];
+	char base[4096], bad[4096];
 	tp(base, "base.apkg");
-	tp(db, "cols.db");
 	static const char *const alter[] = {
 	    "alter table notetypes drop column config",
 	    "alter table cards drop column odue",
 	    "drop table deck_config",
 	};
 	for (size_t i = 0; i < sizeof alter / sizeof *alter; i++) {
-		size_t n, zn;
-		void *d = read_member(base, "collection.anki21b", &n);
-		size_t raw = ZSTD_getFrameContentSize(d, n);
-		void *plain = malloc(raw);
-		assert_int_equal(ZSTD_decompress(plain, raw, d, n), raw);
-		free(d);
-		tu_write_bytes(db, plain, raw);
-		free(plain);
-		sqlite3 *s;
-		assert_int_equal(sqlite3_open(db, &s), SQLITE_OK);
-		assert_int_equal(unicase_register(s), SQLITE_OK);
-		assert_int_equal(sqlite3_exec(s, alter[i], NULL, NULL, NULL), SQLITE_OK);
-		sqlite3_close(s);
-		plain = tu_read_file(db, &n);
-		d = zstd_of(plain, n, &zn);
-		free(plain);
-		struct edit ed = {.name = "collection.anki21b", .data = d, .len = zn};
 		snprintf(bad, sizeof bad, "%s/cols%zu.apkg", tmpdir, i);
-		rezip(base, bad, &ed, 1);
-		free(d);
+		edit_latest_collection(base, bad, alter[i]);
 		expect_refused(bad, NULL, ST_CORRUPT, "the package's collection is not usable");
 	}
+}
+
+/* A notetype without templates or fields: Anki's import refuses it ("1
+ * template required"); ours imported it (found by fuzz_pkg_import). */
+static void test_notetype_without_templates(void **state)
+{
+	(void)state;
+	make_bases();
+	char base[4096], bad[4096];
+	tp(base, "base.apkg");
+	tp(bad, "notemplates.apkg");
+	edit_latest_collection(base, bad,
+	                       "delete from templates where ntid = "
+	                       "(select id from notetypes where name = 'Basic')");
+	expect_refused(bad, NULL, ST_INVALID, "notetype \"Basic\" has no templates");
+	edit_latest_collection(base, bad,
+	                       "delete from fields where ntid = "
+	                       "(select id from notetypes where name = 'Basic')");
+	expect_refused(bad, NULL, ST_INVALID, "notetype \"Basic\" has no fields");
 }
 
 static void test_truncated_zstd(void **state)
@@ -970,6 +997,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_collection_sqlite_says_nomem, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_collection_with_trigger, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_collection_with_other_tables, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_notetype_without_templates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_truncated_zstd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_media_checksum_mismatch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
