@@ -349,8 +349,10 @@ out:
 	/* The file is the client's and our statements are fixed: whatever
 	 * else SQLite refuses in it (a schema format it does not know, a
 	 * table without the columns we read) is the upload's fault, not a
-	 * server error.  Memory, disk and cancelling stay ours. */
-	if (st == ST_DB)
+	 * server error.  So is SQLite's "out of memory" here: damage can size
+	 * an allocation (the official server answers every failure to open
+	 * an upload as corrupt).  The disk and cancelling stay ours. */
+	if (st == ST_DB || st == ST_NOMEM)
 		st = ST_CORRUPT;
 	if (cancel && atomic_load(cancel) && st == ST_CORRUPT)
 		st = errinfo_set(e, ST_BUSY, "check cancelled");

@@ -5,6 +5,7 @@ legacy multipart path, and bad input that must never change stored data."""
 import os
 import shutil
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from syncclient import (Client, content, local_meta, open_col, prepare_for_uploa
 
 CORRUPT = "Your upload was corrupt. Please use Check Database, or restore from backup."
 TOO_BIG = "collection exceeds size limit"
+FUZZ_SEEDS = Path(__file__).resolve().parent.parent / "fuzz" / "corpus_col_upload"
 
 
 def copy_fixture(name, dest):
@@ -238,6 +240,9 @@ def test_corrupt_uploads_get_the_corrupt_text(stored):
         "damaged pages": bytes(damaged),
         "unknown schema format": bytes(odd_format),
         "read-only format": bytes(read_only),
+        # damage SQLite answers with "out of memory" (fuzz_col_upload's
+        # input, kept as its seed)
+        "sqlite says out of memory": (FUZZ_SEEDS / "sqlite_says_nomem").read_bytes(),
         "non-anki sqlite": other.read_bytes(),
         "no col table": no_col.read_bytes(),
         "schema 12": bad_ver.read_bytes(),
