@@ -75,12 +75,7 @@ static void fresh_collection(void)
 	if (fz.c)
 		col_close(fz.c);
 	fz.c = NULL;
-	static const char *const sides[] = {"", "-wal", "-shm", "-journal"};
-	for (size_t i = 0; i < sizeof sides / sizeof *sides; i++) {
-		char p[4300];
-		snprintf(p, sizeof p, "%s%s", fz.path, sides[i]);
-		unlink(p);
-	}
+	fuzz_remove_db(fz.path, 1);
 	if (col_create(fz.path, COL_SERVER, &e) != ST_OK)
 		finding("col_create", &e);
 	if (col_open(fz.path, COL_SERVER, &fz.c, &e) != ST_OK)

@@ -71,12 +71,7 @@ static void write_upload(const uint8_t *data, size_t size)
 		snprintf(fz.path, sizeof fz.path, "%s/collection.anki2", fz.root);
 		atexit(cleanup);
 	}
-	static const char *const sides[] = {"-wal", "-shm", "-journal"};
-	for (size_t i = 0; i < sizeof sides / sizeof *sides; i++) {
-		char p[4300];
-		snprintf(p, sizeof p, "%s%s", fz.path, sides[i]);
-		unlink(p);
-	}
+	fuzz_remove_db(fz.path, 0);
 	int fd = open(fz.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, data, size) != (ssize_t)size || close(fd) != 0)
 		finding("writing the upload", NULL);

@@ -93,12 +93,7 @@ static void fresh_collection(void)
 	if (fz.c)
 		col_close(fz.c);
 	fz.c = NULL;
-	static const char *const sides[] = {"", "-wal", "-shm", "-journal"};
-	for (size_t i = 0; i < sizeof sides / sizeof *sides; i++) {
-		char p[4300];
-		snprintf(p, sizeof p, "%s%s", fz.col, sides[i]);
-		unlink(p);
-	}
+	fuzz_remove_db(fz.col, 1);
 	fuzz_rmtree(fz.media);
 	if (mkdir(fz.media, 0700) != 0)
 		finding("mkdir media", NULL);

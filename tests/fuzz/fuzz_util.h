@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * fuzz_util.h - what the fuzz targets that keep files between inputs
- * share: reporting a finding, and a scratch directory under $TMPDIR that
- * is removed when the run ends.
+ * share: reporting a finding, a scratch directory under $TMPDIR that is
+ * removed when the run ends, and removing a database with its side files.
  */
 #ifndef ANKIHOST_FUZZ_UTIL_H
 #define ANKIHOST_FUZZ_UTIL_H
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "status.h"
 
@@ -34,6 +35,20 @@ static inline int fuzz_rm_one(const char *path, const struct stat *sb, int flag,
 static inline void fuzz_rmtree(const char *path)
 {
 	nftw(path, fuzz_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Remove a SQLite database's -wal, -shm and -journal files, and the
+ * database itself when main_too. */
+static inline void fuzz_remove_db(const char *path, int main_too)
+{
+	static const char *const sides[] = {"-wal", "-shm", "-journal"};
+	char p[4300];
+	for (size_t i = 0; i < sizeof sides / sizeof *sides; i++) {
+		snprintf(p, sizeof p, "%s%s", path, sides[i]);
+		unlink(p);
+	}
+	if (main_too)
+		unlink(path);
 }
 
 /* Make out = $TMPDIR/<name>.XXXXXX (or under /tmp); 0 on failure. */
