@@ -274,11 +274,20 @@ enum status syncproto_col_check(const char *path, const atomic_int *cancel,
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errinfo_errno(e, ST_IO, "cannot open %s", path);
-	char hdr[16];
+	unsigned char hdr[20];
 	ssize_t n = read(fd, hdr, sizeof hdr);
 	close(fd);
 	if (n != (ssize_t)sizeof hdr || memcmp(hdr, "SQLite format 3", 16) != 0)
 		return errinfo_set(e, ST_CORRUPT, "not an SQLite database");
+	/* A write version SQLite does not know (byte 18 above 2) opens
+	 * read-only: it passes the integrity check, then every sync's write
+	 * would fail.  Read from the header, not sqlite3_db_readonly(), which
+	 * also says yes when only the file's permissions forbid writing
+	 * (anki-sync-admin check run by another user). */
+	if (hdr[18] > 2)
+		return errinfo_set(
+		    e, ST_CORRUPT,
+		    "SQLite can only read this file, not write it (write version %u)", hdr[18]);
 
 	sqlite3 *db = NULL;
 	enum status st = syncproto_col_open(path, &db, e);
@@ -309,13 +318,6 @@ enum status syncproto_col_check(const char *path, const atomic_int *cancel,
 		goto out;
 	if (cancel && atomic_load(cancel)) {
 		st = errinfo_set(e, ST_BUSY, "check cancelled");
-		goto out;
-	}
-	/* A header write version SQLite does not know (byte 18 above 2) opens
-	 * read-only: it passes the integrity check, then every sync's write
-	 * would fail. */
-	if (sqlite3_db_readonly(db, "main") == 1) {
-		st = errinfo_set(e, ST_CORRUPT, "SQLite can only read this file, not write it");
 		goto out;
 	}
 	/* The col table first: its ver says which tables must exist. */
