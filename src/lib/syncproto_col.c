@@ -291,6 +291,8 @@ enum status syncproto_col_check(const char *path, const atomic_int *cancel,
 
 	sqlite3 *db = NULL;
 	enum status st = syncproto_col_open(path, &db, e);
+	/* Not the rule at "out" below: opening reads nothing of the file yet,
+	 * so an out-of-memory here is ours, not the upload's damage. */
 	if (st)
 		return st == ST_DB ? ST_CORRUPT : st;
 	if (cancel)
