@@ -86,12 +86,17 @@ run_extra() {
 		if [ -z "$line" ]; then
 			[ "$rc" -ne 0 ] && failed=$((failed + 1))
 			echo "$([ $rc -eq 0 ] && echo 'ok  ' || echo FAIL) $(basename "$s") (exit $rc, no summary); log: $out"
+			[ "$rc" -ne 0 ] && tail -n 20 "$out" | sed 's/^/     /'
 			continue
 		fi
 		add_counts "$line"
 		if [ "$rc" -ne 0 ]; then
 			grep -qE ' [1-9][0-9]* failed' <<<"$line" || failed=$((failed + 1))
 			echo "FAIL $(basename "$s"): $line (exit $rc); log: $out"
+			# The failing lines (and their indented details), so that a CI
+			# log says what failed without the build directory it ran in.
+			awk '/^(FAIL|not ok)/ { f = 1; print; next } f && /^[ \t]/ { print; next } { f = 0 }' "$out" |
+				head -40 | sed 's/^/     /'
 		else
 			echo "ok   $(basename "$s"): $line"
 		fi

@@ -57,7 +57,14 @@ step() { echo "$BOOT $EPOCHREALTIME $*" >>"$R/timing"; }
 check() { # check NAME COMMAND...
 	local name=$1
 	shift
-	if "$@"; then echo "ok   $SET: $name"; else echo "FAIL $SET: $name"; fi
+	if "$@"; then
+		echo "ok   $SET: $name"
+	else
+		# The journal's last lines, indented: the host's summary (and so a CI
+		# log) shows them under the failed check.
+		echo "FAIL $SET: $name"
+		journalctl -q --no-pager -n 12 -o short-monotonic | cut -c1-240 | sed 's/^/     /'
+	fi
 }
 note() { echo "note $SET: $*"; }
 wait_for() { # wait_for SECONDS COMMAND...
