@@ -161,11 +161,12 @@ static enum status parse_legacy(const void *data, size_t len, size_t max_entries
 		json_decref(root);
 		return errinfo_set(e, ST_CORRUPT, "media map is not a JSON object");
 	}
-	if (json_object_size(root) > max_entries) {
+	size_t listed = json_object_size(root);
+	if (listed > max_entries) {
 		json_decref(root);
 		return errinfo_set(e, ST_CORRUPT,
-		                   "media map lists %zu files but the package has %zu members",
-		                   json_object_size(root), max_entries);
+		                   "media map lists %zu files but the package has %zu members", listed,
+		                   max_entries);
 	}
 	size_t cap = 0;
 	enum status st = ST_OK;

@@ -427,7 +427,7 @@ static void test_collection_sqlite_says_nomem(void **state)
 {
 	(void)state;
 	make_bases();
-	size_t n;
+	size_t n = 0;
 	unsigned char *in =
 	    (unsigned char *)tu_read_file("../fuzz/corpus_pkg_import/sqlite_says_nomem", &n);
 	assert_non_null(in);
@@ -619,7 +619,7 @@ static void test_versions(void **state)
  * ones).  Only for archives without zip64 extras. */
 static void claim_size(const char *path, const char *member, uint32_t claimed)
 {
-	size_t n;
+	size_t n = 0;
 	unsigned char *z = (unsigned char *)tu_read_file(path, &n);
 	assert_non_null(z);
 	size_t eocd = n - 22;
@@ -868,6 +868,7 @@ static void test_media_names(void **state)
 	assert_string_equal(v[2].name, "x.png _");
 	pkg_media_entries_free(v, cnt);
 	assert_int_equal(pkg_media_map_parse(m, strlen(m), true, 2, &v, &cnt, &e), ST_CORRUPT);
+	assert_non_null(strstr(e.msg, "lists 3 files but the package has 2 members"));
 	/* round trip of the protobuf map */
 	struct pkg_media_entry one[2] = {{.name = "a.png", .size = 7},
 	                                 {.name = "é.mp3", .size = 0}};
