@@ -242,7 +242,11 @@ enum status backup_proc_finish(struct backup_proc *p, backup_sink_fn sink, void 
 		return errinfo_errno(e, ST_IO, "waiting for %s failed", p->name);
 	p->pid = 0;
 	st = ST_OK;
-	if (WIFEXITED(ws) && WEXITSTATUS(ws) != 0)
+	if (WIFEXITED(ws) && WEXITSTATUS(ws) == 127 && p->err.len == 0)
+		/* posix_spawnp may report a failed exec only this way (POSIX
+		 * allows it; valgrind's emulation does it). */
+		st = errinfo_set(e, ST_NOTFOUND, "cannot run %s (exit 127: not installed?)", p->name);
+	else if (WIFEXITED(ws) && WEXITSTATUS(ws) != 0)
 		st = errinfo_set(e, ST_IO, "%s failed (exit %d): %s", p->name, WEXITSTATUS(ws),
 		                 err_text(p));
 	else if (WIFSIGNALED(ws))
