@@ -57,6 +57,12 @@ $(BUILD)/san/tests/%: tests/unit/%.c $(BUILD)/san/libankihost.a tests/unit/testu
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(PKG_CFLAGS) $(shell pkg-config --cflags cmocka) -Isrc/lib -Itests/unit \
 	  -o $@ $< $(BUILD)/san/libankihost.a $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lm
 
+# The same unit tests without sanitizers, for valgrind (tests/check-valgrind.sh).
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libankihost.a tests/unit/testutil.h tests/unit/fixcol.h
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(shell pkg-config --cflags cmocka) -Isrc/lib -Itests/unit \
+	  -o $@ $< $(BUILD)/libankihost.a $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lm
+
 # Anki's unicase collation for the stock sqlite3 shell (contrib/sqlite).
 UNICASE_EXT_SRCS := contrib/sqlite/unicase_ext.c src/lib/unicase.c src/lib/text.c src/lib/buf.c src/lib/status.c
 $(BUILD)/unicase.so: $(UNICASE_EXT_SRCS) src/lib/unicase.h src/lib/text.h
@@ -68,10 +74,11 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libankihost.a
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Isrc/lib -o $@ $< $(BUILD)/libankihost.a $(PKG_LIBS) -lm
 
-.PHONY: all san unit-build bench-build check-nix check-system fuzz deps check check-unit check-integration run bench lint format clean install
+.PHONY: all san unit-build valgrind-build check-valgrind bench-build check-nix check-system fuzz deps check check-unit check-integration run bench lint format clean install
 all: $(addprefix $(BUILD)/bin/,$(PROGS)) $(BUILD)/unicase.so
 san: $(addprefix $(BUILD)/san/bin/,$(PROGS)) $(BUILD)/unicase.so
 unit-build: $(addprefix $(BUILD)/san/tests/,$(UNIT_NAMES))
+valgrind-build: $(addprefix $(BUILD)/tests/,$(UNIT_NAMES)) all
 
 # Debian 12 packages the build, the tests and the tools need.
 # Node.js and npm come with the machine image (its nodejs conflicts with
@@ -79,7 +86,7 @@ unit-build: $(addprefix $(BUILD)/san/tests/,$(UNIT_NAMES))
 DEB_PACKAGES := build-essential pkg-config sqlite3 libsqlite3-dev zstd libzstd-dev libjansson-dev \
   libmicrohttpd-dev libcurl4-openssl-dev libzip-dev libssl-dev libutf8proc-dev libpcre2-dev \
   libcmocka-dev zlib1g-dev age python3 python3-pytest python3-zstandard iproute2 cppcheck clang-tidy clang-format \
-  nix-bin python3-pyflakes systemd clang debootstrap systemd-container
+  nix-bin python3-pyflakes systemd clang debootstrap systemd-container valgrind
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -101,6 +108,10 @@ check-integration: san
 
 check-nix:
 	@tests/check-nix.sh
+
+# memcheck over the release build: unit tests and programs (also in make check)
+check-valgrind: deps
+	@tests/check-valgrind.sh
 
 # libFuzzer: anki-connectd's request parser and the search language (make check runs each 20 s)
 fuzz:

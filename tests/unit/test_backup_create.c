@@ -169,7 +169,7 @@ static int count_snapshots(const char *dest, int *leftovers)
 
 static int same_file(const char *a, const char *b)
 {
-	size_t la, lb;
+	size_t la = 0, lb = 0;
 	char *x = tu_read_file(a, &la), *y = tu_read_file(b, &lb);
 	int same = x && y && la == lb && memcmp(x, y, la) == 0;
 	free(x);

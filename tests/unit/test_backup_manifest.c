@@ -173,7 +173,7 @@ static void test_truncated_and_trailing(void **state)
 	struct backup_entry v[8];
 	size_t n;
 	write_sample(f->path, 0, v, &n);
-	size_t len;
+	size_t len = 0;
 	char *t = tu_read_file(f->path, &len);
 	/* Cut off the end line. */
 	char *last = t + len - 2;

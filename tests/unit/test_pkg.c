@@ -129,7 +129,7 @@ static enum status import(struct col *c, const char *pkg, const char *mdir, bool
 
 static void sha1_file(const char *path, unsigned char out[20])
 {
-	size_t n;
+	size_t n = 0;
 	char *d = tu_read_file(path, &n);
 	assert_non_null(d);
 	unsigned int l;

@@ -199,7 +199,7 @@ static void test_users_file_edits(void **state)
 	assert_int_equal(users_file_set(p, "erin", h2, USERS_ADD, NULL), ST_EXISTS);
 	assert_int_equal(users_file_set(p, "frank", h1, USERS_ADD, NULL), ST_OK);
 	/* a hand-written comment survives edits */
-	size_t n;
+	size_t n = 0;
 	char *s = tu_read_file(p, &n);
 	char *with_comment = malloc(n + 32);
 	snprintf(with_comment, n + 32, "# keep me\n%s", s);
