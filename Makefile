@@ -19,6 +19,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 BASE_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -g -pthread
 CFLAGS ?= -O2
 SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+TSAN_FLAGS := -O1 -fsanitize=thread -fno-omit-frame-pointer
 
 BUILD ?= build
 export BUILD
@@ -51,6 +52,7 @@ endef
 .SECONDEXPANSION:
 $(eval $(call variant,$(BUILD),$(CFLAGS)))
 $(eval $(call variant,$(BUILD)/san,$(SAN_FLAGS)))
+$(eval $(call variant,$(BUILD)/tsan,$(TSAN_FLAGS)))
 
 $(BUILD)/san/tests/%: tests/unit/%.c $(BUILD)/san/libankihost.a tests/unit/testutil.h tests/unit/fixcol.h
 	@mkdir -p $(@D)
@@ -74,9 +76,10 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libankihost.a
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Isrc/lib -o $@ $< $(BUILD)/libankihost.a $(PKG_LIBS) -lm
 
-.PHONY: all san unit-build valgrind-build check-valgrind bench-build check-nix check-system fuzz deps check check-unit check-integration run bench lint format clean install
+.PHONY: all san tsan check-tsan unit-build valgrind-build check-valgrind bench-build check-nix check-system fuzz deps check check-unit check-integration run bench lint format clean install
 all: $(addprefix $(BUILD)/bin/,$(PROGS)) $(BUILD)/unicase.so
 san: $(addprefix $(BUILD)/san/bin/,$(PROGS)) $(BUILD)/unicase.so
+tsan: $(addprefix $(BUILD)/tsan/bin/,$(PROGS)) $(BUILD)/unicase.so
 unit-build: $(addprefix $(BUILD)/san/tests/,$(UNIT_NAMES))
 valgrind-build: $(addprefix $(BUILD)/tests/,$(UNIT_NAMES)) all
 
@@ -108,6 +111,10 @@ check-integration: san
 
 check-nix:
 	@tests/check-nix.sh
+
+# ThreadSanitizer builds of the programs under the concurrency tests (also in make check)
+check-tsan: deps
+	@tests/check-tsan.sh
 
 # memcheck over the release build: unit tests and programs (also in make check)
 check-valgrind: deps
