@@ -173,10 +173,10 @@ bool ac_truthy(const json_t *v);
  * kept as *bad[i] = true when bad is given, else they fail the call. */
 enum status ac_id_list(struct ac_call *k, const json_t *v, int64_t **ids, size_t *n);
 
-/* Run one SQL statement with int64 bindings ?1..?n; returns rows of
- * column 0 as int64 via *out. */
-enum status ac_sql_ids(struct col *c, const char *sql, const int64_t *args, size_t nargs,
-                       int64_t **out, size_t *n, struct errinfo *e);
+/* cardsModTime / notesModTime: [{key: id, "mod": m}] for the ids (frees
+ * them), {} where sql (mod of ?1) finds no row. */
+enum status ac_mod_times(struct ac_call *k, const char *sql, const char *key, int64_t *ids,
+                         size_t n);
 
 /* ---- cross-file helpers shared by actions ---- */
 

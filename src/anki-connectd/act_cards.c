@@ -443,6 +443,15 @@ enum status act_find_cards(struct ac_call *k)
 	return ac_ok(k, arr);
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The note ids of the cards, each once, in the order of their first card
+ * (a sorted copy and a flag per distinct id: large requests stay
+ * O(n log n)). */
 enum status act_cards_to_notes(struct ac_call *k)
 {
 	int64_t *ids;
@@ -454,26 +463,49 @@ enum status act_cards_to_notes(struct ac_call *k)
 		free(ids);
 		return ac_fail(k, "%s", sqlite3_errmsg(col_db(k->c)));
 	}
-	int64_t *nids = malloc((n + 1) * sizeof *nids);
-	size_t nn = 0;
-	for (size_t i = 0; nids && i < n; i++) {
+	size_t nn = 0; /* ids[0..nn) becomes the cards' note ids, in card order */
+	int rc = SQLITE_DONE;
+	for (size_t i = 0; i < n; i++) {
 		sqlite3_reset(q);
 		sqlite3_bind_int64(q, 1, ids[i]);
-		if (sqlite3_step(q) != SQLITE_ROW)
-			continue;
-		int64_t nid = sqlite3_column_int64(q, 0);
-		bool seen = false;
-		for (size_t j = 0; j < nn && !seen; j++)
-			seen = nids[j] == nid;
-		if (!seen)
-			nids[nn++] = nid;
+		rc = sqlite3_step(q);
+		if (rc == SQLITE_ROW)
+			ids[nn++] = sqlite3_column_int64(q, 0);
+		else if (rc != SQLITE_DONE)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		enum status st = ac_fail(k, "%s", sqlite3_errmsg(col_db(k->c)));
+		sqlite3_finalize(q);
+		free(ids);
+		return st;
 	}
 	sqlite3_finalize(q);
-	free(ids);
+	int64_t *sorted = malloc((nn + 1) * sizeof *sorted);
+	unsigned char *sent = calloc(nn + 1, 1);
 	json_t *out = json_array();
-	for (size_t i = 0; out && nids && i < nn; i++)
-		json_array_append_new(out, json_integer(nids[i]));
-	free(nids);
+	if (!sorted || !sent || !out) {
+		free(sorted);
+		free(sent);
+		free(ids);
+		json_decref(out);
+		return ac_fail(k, "out of memory");
+	}
+	memcpy(sorted, ids, nn * sizeof *sorted);
+	qsort(sorted, nn, sizeof *sorted, cmp_i64);
+	for (size_t i = 0; i < nn; i++) {
+		const int64_t *at = bsearch(&ids[i], sorted, nn, sizeof *sorted, cmp_i64);
+		/* bsearch may land on any of equal keys: flag the first of them */
+		while (at > sorted && at[-1] == ids[i])
+			at--;
+		if (!sent[at - sorted]) {
+			sent[at - sorted] = 1;
+			json_array_append_new(out, json_integer(ids[i]));
+		}
+	}
+	free(sorted);
+	free(sent);
+	free(ids);
 	return ac_ok(k, out);
 }
 
@@ -483,25 +515,7 @@ enum status act_cards_mod_time(struct ac_call *k)
 	size_t n;
 	if (cards_param(k, &ids, &n))
 		return ST_INVALID;
-	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(col_db(k->c), "select mod from cards where id = ?1", -1, &q, NULL)) {
-		free(ids);
-		return ac_fail(k, "%s", sqlite3_errmsg(col_db(k->c)));
-	}
-	json_t *out = json_array();
-	for (size_t i = 0; out && i < n; i++) {
-		sqlite3_reset(q);
-		sqlite3_bind_int64(q, 1, ids[i]);
-		if (sqlite3_step(q) == SQLITE_ROW)
-			json_array_append_new(
-			    out, json_pack("{s:I,s:I}", "cardId", (json_int_t)ids[i], "mod",
-			                   (json_int_t)sqlite3_column_int64(q, 0)));
-		else
-			json_array_append_new(out, json_object());
-	}
-	sqlite3_finalize(q);
-	free(ids);
-	return ac_ok(k, out);
+	return ac_mod_times(k, "select mod from cards where id = ?1", "cardId", ids, n);
 }
 
 enum status act_cards_info(struct ac_call *k)

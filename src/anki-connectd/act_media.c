@@ -19,23 +19,9 @@
 #include "ac_media.h"
 #include "ac_request.h"
 #include "actions.h"
+#include "auth.h"
 
 /* ---- base64 as binascii.a2b_base64 (non-strict) ---- */
-
-static int b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
 
 static enum status b64_decode(const char *s, size_t n, struct buf *out, struct buf *msg)
 {
@@ -56,7 +42,7 @@ static enum status b64_decode(const char *s, size_t n, struct buf *out, struct b
 				goto done;
 			continue;
 		}
-		int v = b64val(c);
+		int v = auth_b64_value(c);
 		if (v < 0)
 			continue;
 		pads = 0;

@@ -596,8 +596,8 @@ enum status act_find_and_replace_in_models(struct ac_call *k)
 			return ST_INVALID;
 		}
 		n = 1;
-	} else if (ac_sql_ids(k->c, "select id from notetypes order by name", NULL, 0, &ids, &n,
-	                      &e)) {
+	} else if (col_query_ids(k->c, "select id from notetypes order by name", NULL, 0, &ids, &n,
+	                         &e)) {
 		return ac_fail_err(k, &e);
 	}
 	int updated = 0;

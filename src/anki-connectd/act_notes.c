@@ -913,8 +913,8 @@ enum status act_update_note_model(struct ac_call *k)
 		int64_t args[2] = {n.id, (int64_t)nt->nt.ntemplates};
 		int64_t *cids = NULL;
 		size_t ncids = 0;
-		st = ac_sql_ids(k->c, "select id from cards where nid = ?1 and ord >= ?2", args, 2,
-		                &cids, &ncids, &e);
+		st = col_query_ids(k->c, "select id from cards where nid = ?1 and ord >= ?2", args,
+		                   2, &cids, &ncids, &e);
 		for (size_t i = 0; !st && i < ncids; i++)
 			st = col_card_delete(k->c, cids[i], &e);
 		free(cids);
@@ -1062,25 +1062,7 @@ enum status act_notes_mod_time(struct ac_call *k)
 	size_t n;
 	if (ac_id_list(k, json_object_get(k->params, "notes"), &ids, &n))
 		return ST_INVALID;
-	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(col_db(k->c), "select mod from notes where id = ?1", -1, &q, NULL)) {
-		free(ids);
-		return ac_fail(k, "%s", sqlite3_errmsg(col_db(k->c)));
-	}
-	json_t *out = json_array();
-	for (size_t i = 0; out && i < n; i++) {
-		sqlite3_reset(q);
-		sqlite3_bind_int64(q, 1, ids[i]);
-		if (sqlite3_step(q) == SQLITE_ROW)
-			json_array_append_new(
-			    out, json_pack("{s:I,s:I}", "noteId", (json_int_t)ids[i], "mod",
-			                   (json_int_t)sqlite3_column_int64(q, 0)));
-		else
-			json_array_append_new(out, json_object());
-	}
-	sqlite3_finalize(q);
-	free(ids);
-	return ac_ok(k, out);
+	return ac_mod_times(k, "select mod from notes where id = ?1", "noteId", ids, n);
 }
 
 enum status act_delete_notes(struct ac_call *k)
@@ -1110,14 +1092,14 @@ enum status act_remove_empty_notes(struct ac_call *k)
 	int64_t *ids = NULL;
 	size_t n = 0;
 	enum status st =
-	    ac_sql_ids(k->c,
-	               "select id from notetypes where not exists (select 1 from notes "
-	               "where notes.mid = notetypes.id) order by id",
-	               NULL, 0, &ids, &n, &e);
+	    col_query_ids(k->c,
+	                  "select id from notetypes where not exists (select 1 from notes "
+	                  "where notes.mid = notetypes.id) order by id",
+	                  NULL, 0, &ids, &n, &e);
 	int64_t *all = NULL;
 	size_t nall = 0;
 	if (!st)
-		st = ac_sql_ids(k->c, "select id from notetypes", NULL, 0, &all, &nall, &e);
+		st = col_query_ids(k->c, "select id from notetypes", NULL, 0, &all, &nall, &e);
 	size_t removed = 0;
 	for (size_t i = 0; !st && i < n; i++) {
 		if (nall - removed <= 1)
@@ -1139,8 +1121,8 @@ enum status act_remove_empty_notes(struct ac_call *k)
 		int64_t *left = NULL;
 		size_t nl = 0;
 		if (!st &&
-		    ac_sql_ids(k->c, "select id from notetypes order by name", NULL, 0, &left, &nl,
-		               &e) == ST_OK &&
+		    col_query_ids(k->c, "select id from notetypes order by name", NULL, 0, &left,
+		                  &nl, &e) == ST_OK &&
 		    nl) {
 			first = left[0];
 			bool ok = false;

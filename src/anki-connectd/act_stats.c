@@ -22,7 +22,7 @@ enum status act_num_reviewed_today(struct ac_call *k)
 	int64_t arg = (t.next_day_at - 86400) * 1000;
 	int64_t *v = NULL;
 	size_t n = 0;
-	if (ac_sql_ids(k->c, "select count() from revlog where id > ?1", &arg, 1, &v, &n, &e))
+	if (col_query_ids(k->c, "select count() from revlog where id > ?1", &arg, 1, &v, &n, &e))
 		return ac_fail_err(k, &e);
 	json_t *r = json_integer(n ? v[0] : 0);
 	free(v);
@@ -107,10 +107,11 @@ enum status act_get_latest_review_id(struct ac_call *k)
 	int64_t *v = NULL;
 	size_t n = 0;
 	struct errinfo e;
-	if (ac_sql_ids(k->c,
-	               "select coalesce(max(id), 0) from revlog where cid in (select id from cards "
-	               "where did = ?1)",
-	               &did, 1, &v, &n, &e))
+	if (col_query_ids(
+	        k->c,
+	        "select coalesce(max(id), 0) from revlog where cid in (select id from cards "
+	        "where did = ?1)",
+	        &did, 1, &v, &n, &e))
 		return ac_fail_err(k, &e);
 	json_t *r = json_integer(n ? v[0] : 0);
 	free(v);

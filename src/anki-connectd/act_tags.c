@@ -12,6 +12,7 @@
 
 #include "actions.h"
 #include "col_notegen.h"
+#include "col_store.h"
 #include "text.h"
 
 struct taglist {
@@ -72,8 +73,8 @@ static enum status write_tags(struct ac_call *k, struct note *n, const char *tag
 		int64_t args[3] = {n->id, mod, usn};
 		int64_t *none = NULL;
 		size_t nn = 0;
-		st = ac_sql_ids(k->c, "update notes set mod = ?2, usn = ?3 where id = ?1", args, 3,
-		                &none, &nn, &e);
+		st = col_query_ids(k->c, "update notes set mod = ?2, usn = ?3 where id = ?1", args,
+		                   3, &none, &nn, &e);
 		free(none);
 	}
 	free(old);
@@ -484,7 +485,7 @@ enum status act_replace_tags_in_all_notes(struct ac_call *k)
 	int64_t *ids;
 	size_t n;
 	struct errinfo e;
-	if (ac_sql_ids(k->c, "select id from notes where tags != ''", NULL, 0, &ids, &n, &e))
+	if (col_query_ids(k->c, "select id from notes where tags != ''", NULL, 0, &ids, &n, &e))
 		return ac_fail_err(k, &e);
 	enum status st = ST_OK;
 	for (size_t i = 0; !st && i < n; i++)

@@ -12,7 +12,6 @@
  * accepting, let requests finish (10 s at most), close the collection
  * cleanly and exit 0.
  */
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <sqlite3.h>
 #include <errno.h>
@@ -44,26 +43,6 @@ static void usage(FILE *f)
 	ac_settings_usage(f);
 	fprintf(f,
 	        "Logging: LOG_LEVEL=error|warn|info|debug (default info); one line per request.\n");
-}
-
-static int make_addr(const char *host, unsigned port, struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof *ss);
-	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		*len = sizeof *a4;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		*len = sizeof *a6;
-		return 0;
-	}
-	return -1;
 }
 
 static int check_table(void)
@@ -123,7 +102,7 @@ static int run(const char *col_path, const char *cfg_file)
 	}
 	struct sockaddr_storage ss;
 	socklen_t sl = 0;
-	make_addr(srv->set.bind_addr, srv->set.port, &ss, &sl);
+	httpd_addr(srv->set.bind_addr, srv->set.port, &ss, &sl);
 	struct httpd_route routes[8];
 	size_t nroutes = ac_transport_routes(srv, routes, 8);
 	struct httpd_config hc = {

@@ -177,42 +177,6 @@ enum status ac_id_list(struct ac_call *k, const json_t *v, int64_t **ids, size_t
 	return ST_OK;
 }
 
-enum status ac_sql_ids(struct col *c, const char *sql, const int64_t *args, size_t nargs,
-                       int64_t **out, size_t *n, struct errinfo *e)
-{
-	*out = NULL;
-	*n = 0;
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(col_db(c), sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return col_sqlite_err(col_db(c), rc, e, "query");
-	for (size_t i = 0; i < nargs; i++)
-		sqlite3_bind_int64(st, (int)i + 1, args[i]);
-	size_t cap = 0;
-	enum status s = ST_OK;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 64;
-			int64_t *v = realloc(*out, cap * sizeof *v);
-			if (!v) {
-				s = errinfo_set(e, ST_NOMEM, "out of memory");
-				break;
-			}
-			*out = v;
-		}
-		(*out)[(*n)++] = sqlite3_column_int64(st, 0);
-	}
-	if (!s && rc != SQLITE_DONE)
-		s = col_sqlite_err(col_db(c), rc, e, "query");
-	sqlite3_finalize(st);
-	if (s) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
-	return s;
-}
-
 json_t *ac_error_reply(const char *msg)
 {
 	json_t *o = json_object();
@@ -271,4 +235,28 @@ enum status ac_model_id(struct col *c, const char *name, int64_t *id, struct err
 		s = col_sqlite_err(col_db(c), rc, e, "finding a notetype");
 	search_stmt_done(st);
 	return s;
+}
+
+enum status ac_mod_times(struct ac_call *k, const char *sql, const char *key, int64_t *ids,
+                         size_t n)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(col_db(k->c), sql, -1, &q, NULL)) {
+		free(ids);
+		return ac_fail(k, "%s", sqlite3_errmsg(col_db(k->c)));
+	}
+	json_t *out = json_array();
+	for (size_t i = 0; out && i < n; i++) {
+		sqlite3_reset(q);
+		sqlite3_bind_int64(q, 1, ids[i]);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			json_array_append_new(out,
+			                      json_pack("{s:I,s:I}", key, (json_int_t)ids[i], "mod",
+			                                (json_int_t)sqlite3_column_int64(q, 0)));
+		else
+			json_array_append_new(out, json_object());
+	}
+	sqlite3_finalize(q);
+	free(ids);
+	return ac_ok(k, out);
 }

@@ -18,6 +18,7 @@
  * while it uses one (<user>/.ankihost.lock), so a reset never races a sync.
  */
 #include <dirent.h>
+#include <openssl/crypto.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -25,7 +26,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +36,7 @@
 #include "log.h"
 #include "media_srv.h"
 #include "path.h"
+#include "prompt.h"
 #include "syncproto_col.h"
 #include "users.h"
 
@@ -100,33 +101,6 @@ static int load(struct admin *a)
 	return 0;
 }
 
-static int read_line(char *out, size_t cap, const char *prompt)
-{
-	int tty = isatty(STDIN_FILENO);
-	struct termios old, noecho;
-	if (tty) {
-		fprintf(stderr, "%s", prompt);
-		fflush(stderr);
-		tcgetattr(STDIN_FILENO, &old);
-		noecho = old;
-		noecho.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho);
-	}
-	char *r = fgets(out, (int)cap, stdin);
-	if (tty) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-		fputc('\n', stderr);
-	}
-	if (!r)
-		return -1;
-	size_t n = strlen(out);
-	if (n > 0 && out[n - 1] == '\n')
-		out[--n] = '\0';
-	if (n > 0 && out[n - 1] == '\r')
-		out[--n] = '\0';
-	return n > 0 ? 0 : -1;
-}
-
 static int need_users_file(const struct admin *a)
 {
 	if (a->users_file[0])
@@ -147,21 +121,17 @@ static int cmd_user_set(const struct admin *a, const char *name, enum users_set_
 		        name, USERS_NAME_MAX);
 		return 1;
 	}
-	char pw[1024], again[1024];
-	if (read_line(pw, sizeof pw, "Password: ")) {
-		fprintf(stderr, "anki-sync-admin: no password given\n");
-		return 1;
-	}
-	if (isatty(STDIN_FILENO) &&
-	    (read_line(again, sizeof again, "Again: ") || strcmp(pw, again))) {
-		fprintf(stderr, "anki-sync-admin: the passwords differ\n");
+	char pw[1024];
+	enum prompt_result pr = prompt_new_password(pw, sizeof pw);
+	if (pr != PROMPT_OK) {
+		fprintf(stderr, "anki-sync-admin: %s\n",
+		        pr == PROMPT_NONE ? "no password given" : "the passwords differ");
 		return 1;
 	}
 	char phc[AUTH_PHC_MAX];
 	struct errinfo e;
 	enum status st = auth_phc_hash(pw, strlen(pw), phc, sizeof phc, &e);
-	memset(pw, 0, sizeof pw);
-	memset(again, 0, sizeof again);
+	OPENSSL_cleanse(pw, sizeof pw);
 	if (st == ST_OK)
 		st = users_file_set(a->users_file, name, phc, mode, &e);
 	if (st) {

@@ -13,11 +13,11 @@
  *   to SYNC_SHUTDOWN_GRACE seconds, close collections, exit 0.  A second
  *   signal skips the wait.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,13 +27,13 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "auth.h"
 #include "config.h"
 #include "log.h"
 #include "path.h"
+#include "prompt.h"
 #include "server.h"
 
 extern char **environ;
@@ -79,27 +79,6 @@ static void usage(FILE *f)
 	        "user:password (or user:PHC with PASSWORDS_HASHED)");
 }
 
-/* Parse SYNC_HOST:SYNC_PORT into a socket address. */
-static int make_addr(const char *host, unsigned port, struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof *ss);
-	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		*len = sizeof *a4;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		*len = sizeof *a6;
-		return 0;
-	}
-	return -1;
-}
-
 static enum status load_config(struct config *cfg, struct server_config *sc, struct errinfo *e)
 {
 	enum status st = config_init(cfg, defs, sizeof defs / sizeof defs[0], e);
@@ -129,7 +108,7 @@ static enum status load_config(struct config *cfg, struct server_config *sc, str
 	sc->port = (unsigned)config_int(cfg, "SYNC_PORT");
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	if (make_addr(sc->host, sc->port, &ss, &sl))
+	if (httpd_addr(sc->host, sc->port, &ss, &sl))
 		return errinfo_set(e, ST_INVALID, "SYNC_HOST: \"%s\" is not an IP address",
 		                   sc->host);
 	sc->megs = config_int(cfg, "MAX_SYNC_PAYLOAD_MEGS");
@@ -189,56 +168,25 @@ enum status server_reload_users(struct server *srv, struct errinfo *e)
 	return ST_OK;
 }
 
-static int read_password(char *out, size_t cap, const char *prompt)
-{
-	int tty = isatty(STDIN_FILENO);
-	struct termios old, noecho;
-	if (tty) {
-		fprintf(stderr, "%s", prompt);
-		fflush(stderr);
-		tcgetattr(STDIN_FILENO, &old);
-		noecho = old;
-		noecho.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho);
-	}
-	char *r = fgets(out, (int)cap, stdin);
-	if (tty) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-		fputc('\n', stderr);
-	}
-	if (!r)
-		return -1;
-	size_t n = strlen(out);
-	if (n > 0 && out[n - 1] == '\n')
-		out[--n] = '\0';
-	if (n > 0 && out[n - 1] == '\r')
-		out[--n] = '\0';
-	return n > 0 ? 0 : -1;
-}
-
 /* --hash-password: read a password (twice on a terminal) and print its
  * PHC string for PASSWORDS_HASHED or a users file. */
 static int hash_password_mode(void)
 {
-	char pw[1024], again[1024];
-	if (read_password(pw, sizeof pw, "Password: ")) {
-		fprintf(stderr, "anki-sync-server: no password given\n");
+	char pw[1024];
+	enum prompt_result pr = prompt_new_password(pw, sizeof pw);
+	if (pr != PROMPT_OK) {
+		fprintf(stderr, "anki-sync-server: %s\n",
+		        pr == PROMPT_NONE ? "no password given" : "the passwords differ");
 		return 1;
-	}
-	if (isatty(STDIN_FILENO)) {
-		if (read_password(again, sizeof again, "Again: ") || strcmp(pw, again) != 0) {
-			fprintf(stderr, "anki-sync-server: the passwords differ\n");
-			return 1;
-		}
 	}
 	char phc[AUTH_PHC_MAX];
 	struct errinfo e;
-	if (auth_phc_hash(pw, strlen(pw), phc, sizeof phc, &e)) {
+	enum status st = auth_phc_hash(pw, strlen(pw), phc, sizeof phc, &e);
+	OPENSSL_cleanse(pw, sizeof pw);
+	if (st) {
 		fprintf(stderr, "anki-sync-server: %s\n", e.msg);
 		return 1;
 	}
-	memset(pw, 0, sizeof pw);
-	memset(again, 0, sizeof again);
 	printf("%s\n", phc);
 	return 0;
 }
@@ -268,7 +216,7 @@ static int healthcheck_mode(void)
 		snprintf(host, sizeof host, "::1");
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	if (make_addr(host, port, &ss, &sl))
+	if (httpd_addr(host, port, &ss, &sl))
 		return 1;
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -402,7 +350,7 @@ static int run(void)
 
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	make_addr(srv->cfg.host, srv->cfg.port, &ss, &sl);
+	httpd_addr(srv->cfg.host, srv->cfg.port, &ss, &sl);
 	struct httpd_route routes[8];
 	size_t nroutes = routes_build(srv, routes, sizeof routes / sizeof routes[0]);
 	struct httpd_config hc = {

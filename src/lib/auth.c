@@ -43,7 +43,7 @@ size_t auth_b64_encode(const unsigned char *in, size_t n, char *out)
 	return o;
 }
 
-static int b64_value(char c)
+int auth_b64_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -69,7 +69,7 @@ long auth_b64_decode(const char *in, size_t n, unsigned char *out, size_t cap)
 	uint32_t acc = 0;
 	int bits = 0;
 	for (size_t i = 0; i < n; i++) {
-		int v = b64_value(in[i]);
+		int v = auth_b64_value((unsigned char)in[i]);
 		if (v < 0)
 			return -1;
 		acc = acc << 6 | (uint32_t)v;

@@ -76,5 +76,7 @@ enum status auth_phc_hash(const char *password, size_t pwlen, char *out, size_t 
  * character, padding, an impossible length or more than cap bytes. */
 size_t auth_b64_encode(const unsigned char *in, size_t n, char *out);
 long auth_b64_decode(const char *in, size_t n, unsigned char *out, size_t cap);
+/* The 6-bit value of one character of that alphabet, or -1. */
+int auth_b64_value(unsigned char c);
 
 #endif

@@ -95,33 +95,6 @@ static bool starts_with(const char *s, size_t n, size_t i, const char *lit)
 	return n - i >= ll && memcmp(s + i, lit, ll) == 0;
 }
 
-static size_t trim_start(const char *s, size_t a, size_t b)
-{
-	while (a < b) {
-		size_t adv;
-		if (!text_is_white_space(
-		        text_utf8_decode((const unsigned char *)s + a, b - a, &adv)))
-			break;
-		a += adv;
-	}
-	return a;
-}
-
-static size_t trim_end(const char *s, size_t a, size_t b)
-{
-	while (b > a) {
-		size_t start = b - 1;
-		while (start > a && ((unsigned char)s[start] & 0xC0) == 0x80 && b - start < 4)
-			start--;
-		size_t adv;
-		int32_t cp = text_utf8_decode((const unsigned char *)s + start, b - start, &adv);
-		if (start + adv != b || !text_is_white_space(cp))
-			break;
-		b = start;
-	}
-	return b;
-}
-
 static enum status add_node(struct cardgen_template *t, size_t *cap, enum node_kind kind,
                             size_t kpos, size_t klen, struct errinfo *e)
 {
@@ -191,7 +164,7 @@ void cardgen_template_free(struct cardgen_template *t)
 static enum status parse_into(struct cardgen_template *t, size_t n, struct errinfo *e)
 {
 	const char *s = t->text;
-	size_t pos = trim_start(s, 0, n), cap = 0;
+	size_t pos = text_trim_ws_start(s, 0, n), cap = 0;
 	const char *open = "{{", *close = "}}";
 	struct finder fclose = {0}, fcomment = {0};
 	size_t *stack = NULL, depth = 0, scap = 0;
@@ -213,11 +186,11 @@ static enum status parse_into(struct cardgen_template *t, size_t n, struct errin
 			pos = c + 2;
 			while (a < b && s[a] == '{')
 				a++;
-			a = trim_start(s, a, b);
-			b = trim_end(s, a, b);
+			a = text_trim_ws_start(s, a, b);
+			b = text_trim_ws_end(s, a, b);
 			char lead = b - a >= 2 ? s[a] : 0;
 			if (lead == '#' || lead == '^') {
-				size_t k = trim_start(s, a + 1, b);
+				size_t k = text_trim_ws_start(s, a + 1, b);
 				if ((st = add_node(t, &cap, lead == '#' ? N_COND : N_NEG, k, b - k,
 				                   e)) != ST_OK)
 					break;
@@ -233,7 +206,7 @@ static enum status parse_into(struct cardgen_template *t, size_t n, struct errin
 				}
 				stack[depth++] = t->nnodes - 1;
 			} else if (lead == '/') {
-				size_t k = trim_start(s, a + 1, b);
+				size_t k = text_trim_ws_start(s, a + 1, b);
 				if (depth == 0) {
 					st = errinfo_set(e, ST_INVALID,
 					                 "{{/%.*s}} closes no open conditional",

@@ -290,42 +290,6 @@ enum status col_decks_with_children(struct col *c, int64_t id, int64_t **ids, si
 	return ST_OK;
 }
 
-/* Collect int64 results of a one-parameter query. */
-static enum status query_ids(struct col *c, const char *sql, int64_t arg, int64_t **out, size_t *n,
-                             struct errinfo *e)
-{
-	*out = NULL;
-	*n = 0;
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(col_db(c), sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return col_sqlite_err(col_db(c), rc, e, "querying ids");
-	sqlite3_bind_int64(st, 1, arg);
-	size_t cap = 0;
-	enum status s = ST_OK;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 64;
-			int64_t *v = realloc(*out, cap * sizeof *v);
-			if (!v) {
-				s = errinfo_set(e, ST_NOMEM, "out of memory");
-				break;
-			}
-			*out = v;
-		}
-		(*out)[(*n)++] = sqlite3_column_int64(st, 0);
-	}
-	if (!s && rc != SQLITE_DONE)
-		s = col_sqlite_err(col_db(c), rc, e, "querying ids");
-	sqlite3_finalize(st);
-	if (s) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
-	return s;
-}
-
 enum status col_cards_remove(struct col *c, const int64_t *cids, size_t n, struct errinfo *e)
 {
 	sqlite3_stmt *q, *left;
@@ -421,8 +385,9 @@ enum status col_decks_remove(struct col *c, const int64_t *ids, size_t n, size_t
 			} else {
 				int64_t *cids = NULL;
 				size_t nc = 0;
-				s = query_ids(c, "select id from cards where did = ?1 or odid = ?1",
-				              d.id, &cids, &nc, e);
+				s = col_query_ids(
+				    c, "select id from cards where did = ?1 or odid = ?1", &d.id, 1,
+				    &cids, &nc, e);
 				if (!s)
 					s = col_cards_remove(c, cids, nc, e);
 				if (!s && ncards)

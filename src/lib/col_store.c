@@ -41,38 +41,48 @@ static void bind_blob(sqlite3_stmt *st, int i, const struct buf *b)
 	                  SQLITE_TRANSIENT);
 }
 
+enum status col_query_ids(struct col *c, const char *sql, const int64_t *args, size_t nargs,
+                          int64_t **ids, size_t *n, struct errinfo *e)
+{
+	*ids = NULL;
+	*n = 0;
+	sqlite3_stmt *st;
+	enum status s = prep(c, sql, &st, e);
+	if (s)
+		return s;
+	for (size_t i = 0; i < nargs; i++)
+		sqlite3_bind_int64(st, (int)i + 1, args[i]);
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 64;
+			int64_t *v = realloc(*ids, cap * sizeof *v);
+			if (!v) {
+				s = errinfo_set(e, ST_NOMEM, "out of memory");
+				break;
+			}
+			*ids = v;
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	if (!s && rc != SQLITE_DONE)
+		s = col_sqlite_err(DB(c), rc, e, "reading ids");
+	sqlite3_finalize(st);
+	if (s) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
+	return s;
+}
+
 enum status col_list_ids(struct col *c, const char *table, int64_t **ids, size_t *n,
                          struct errinfo *e)
 {
 	char sql[96];
 	snprintf(sql, sizeof sql, "select id from %s order by id", table);
-	sqlite3_stmt *st;
-	enum status s = prep(c, sql, &st, e);
-	if (s)
-		return s;
-	size_t cap = 16, len = 0;
-	int64_t *v = malloc(cap * sizeof *v);
-	if (!v) {
-		sqlite3_finalize(st);
-		return errinfo_set(e, ST_NOMEM, "out of memory");
-	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (len == cap) {
-			int64_t *nv = realloc(v, 2 * cap * sizeof *v);
-			if (!nv) {
-				free(v);
-				sqlite3_finalize(st);
-				return errinfo_set(e, ST_NOMEM, "out of memory");
-			}
-			v = nv;
-			cap *= 2;
-		}
-		v[len++] = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
-	*ids = v;
-	*n = len;
-	return ST_OK;
+	return col_query_ids(c, sql, NULL, 0, ids, n, e);
 }
 
 /* ---- notetypes ---------------------------------------------------------- */
@@ -128,7 +138,8 @@ static enum status unique_object_name(struct col *c, const char *table, char **n
 			return s;
 		if (mode == COL_STORE_NORMAL)
 			return errinfo_set(e, ST_EXISTS, "a %s named \"%s\" already exists",
-			                   strcmp(table, "decks") == 0 ? "deck" : "notetype", *name);
+			                   strcmp(table, "decks") == 0 ? "deck" : "notetype",
+			                   *name);
 		size_t n = strlen(*name);
 		char *p = realloc(*name, n + 2);
 		if (!p)
@@ -206,8 +217,10 @@ enum status col_store_notetype(struct col *c, struct notetype *nt, enum col_stor
 		buf_reset(&b);
 		s = field_config_encode(&nt->fields[i].cfg, &b, e);
 		if (!s)
-			s = prep(c, "insert into fields (ntid, ord, name, config) values (?1, ?2, ?3, ?4)",
-			         &st, e);
+			s = prep(
+			    c,
+			    "insert into fields (ntid, ord, name, config) values (?1, ?2, ?3, ?4)",
+			    &st, e);
 		if (!s) {
 			sqlite3_bind_int64(st, 1, nt->id);
 			sqlite3_bind_int64(st, 2, (int64_t)i);
@@ -256,8 +269,9 @@ enum status col_load_notetype(struct col *c, int64_t id, struct notetype *out, s
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_finalize(st);
-		return rc == SQLITE_DONE ? errinfo_set(e, ST_NOTFOUND, "no notetype %lld", (long long)id)
-		                         : col_sqlite_err(DB(c), rc, e, "reading a notetype");
+		return rc == SQLITE_DONE
+		           ? errinfo_set(e, ST_NOTFOUND, "no notetype %lld", (long long)id)
+		           : col_sqlite_err(DB(c), rc, e, "reading a notetype");
 	}
 	out->id = id;
 	out->name = col_strdup_col(st, 0);
@@ -293,12 +307,14 @@ enum status col_load_notetype(struct col *c, int64_t id, struct notetype *out, s
 	}
 	if (!s)
 		s = prep(c,
-		         "select name, mtime_secs, usn, config from templates where ntid = ?1 order by ord",
+		         "select name, mtime_secs, usn, config from templates where ntid = ?1 "
+		         "order by ord",
 		         &st, e);
 	if (!s) {
 		sqlite3_bind_int64(st, 1, id);
 		while (!s && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-			struct nt_template *nt = realloc(out->templates, (out->ntemplates + 1) * sizeof *nt);
+			struct nt_template *nt =
+			    realloc(out->templates, (out->ntemplates + 1) * sizeof *nt);
 			if (!nt) {
 				s = errinfo_set(e, ST_NOMEM, "out of memory");
 				break;
@@ -392,8 +408,9 @@ enum status col_load_deck(struct col *c, int64_t id, struct deck *out, struct er
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_finalize(st);
-		return rc == SQLITE_DONE ? errinfo_set(e, ST_NOTFOUND, "no deck %lld", (long long)id)
-		                         : col_sqlite_err(DB(c), rc, e, "reading a deck");
+		return rc == SQLITE_DONE
+		           ? errinfo_set(e, ST_NOTFOUND, "no deck %lld", (long long)id)
+		           : col_sqlite_err(DB(c), rc, e, "reading a deck");
 	}
 	out->id = id;
 	out->name = col_strdup_col(st, 0);
@@ -402,8 +419,8 @@ enum status col_load_deck(struct col *c, int64_t id, struct deck *out, struct er
 	s = deck_common_decode(sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
 	                       &out->common, e);
 	if (!s)
-		s = deck_kind_decode(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4),
-		                     &out->kind, e);
+		s = deck_kind_decode(sqlite3_column_blob(st, 4),
+		                     (size_t)sqlite3_column_bytes(st, 4), &out->kind, e);
 	sqlite3_finalize(st);
 	if (!s && !out->name)
 		s = errinfo_set(e, ST_NOMEM, "out of memory");
@@ -503,8 +520,9 @@ enum status col_load_deckconf(struct col *c, int64_t id, struct deckconf *out, s
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_finalize(st);
-		return rc == SQLITE_DONE ? errinfo_set(e, ST_NOTFOUND, "no deck preset %lld", (long long)id)
-		                         : col_sqlite_err(DB(c), rc, e, "reading a deck preset");
+		return rc == SQLITE_DONE
+		           ? errinfo_set(e, ST_NOTFOUND, "no deck preset %lld", (long long)id)
+		           : col_sqlite_err(DB(c), rc, e, "reading a deck preset");
 	}
 	out->id = id;
 	out->name = col_strdup_col(st, 0);
@@ -591,8 +609,8 @@ enum status col_config_all(struct col *c, json_t **out, struct errinfo *e)
 	json_t *obj = json_object();
 	while (obj && sqlite3_step(st) == SQLITE_ROW) {
 		json_error_t jerr;
-		json_t *j = json_loadb(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
-		                       JSON_DECODE_ANY, &jerr);
+		json_t *j = json_loadb(sqlite3_column_blob(st, 1),
+		                       (size_t)sqlite3_column_bytes(st, 1), JSON_DECODE_ANY, &jerr);
 		if (j) /* Anki treats unparsable values as missing */
 			json_object_set_new(obj, (const char *)sqlite3_column_text(st, 0), j);
 	}
@@ -744,10 +762,11 @@ enum status col_store_deckconf_json_raw(struct col *c, int64_t id, const json_t 
 	const json_t *mod = json_object_get(obj, "mod");
 	const json_t *usn = json_object_get(obj, "usn");
 	sqlite3_stmt *st;
-	enum status s = prep(c,
-	                     "insert or replace into deck_config (id, name, mtime_secs, usn, config) "
-	                     "values (?1, ?2, ?3, ?4, ?5)",
-	                     &st, e);
+	enum status s =
+	    prep(c,
+	         "insert or replace into deck_config (id, name, mtime_secs, usn, config) "
+	         "values (?1, ?2, ?3, ?4, ?5)",
+	         &st, e);
 	if (!s) {
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_text(st, 2, json_is_string(name) ? json_string_value(name) : "", -1,
@@ -777,12 +796,13 @@ enum status col_store_deckconfs_json_to_proto(struct col *c, struct errinfo *e)
 		json_t *j = NULL;
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			json_error_t jerr;
-			j = json_loadb(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), 0,
-			               &jerr);
+			j = json_loadb(sqlite3_column_blob(st, 0),
+			               (size_t)sqlite3_column_bytes(st, 0), 0, &jerr);
 		}
 		sqlite3_finalize(st);
 		if (!j) {
-			s = errinfo_set(e, ST_CORRUPT, "deck preset %lld is not JSON", (long long)ids[i]);
+			s = errinfo_set(e, ST_CORRUPT, "deck preset %lld is not JSON",
+			                (long long)ids[i]);
 			break;
 		}
 		struct deckconf dc;
@@ -834,7 +854,8 @@ enum status col_store_deckconfs_fix_ease(struct col *c, struct errinfo *e)
 			s = col_load_deck(c, dids[k], &d, e);
 			if (s)
 				break;
-			int match = d.kind.type == DECK_KIND_NORMAL && d.kind.normal.config_id == ids[i];
+			int match =
+			    d.kind.type == DECK_KIND_NORMAL && d.kind.normal.config_id == ids[i];
 			deck_free(&d);
 			if (!match)
 				continue;

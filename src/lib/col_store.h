@@ -16,7 +16,7 @@
 #include "col_model.h"
 
 enum col_store_mode {
-	COL_STORE_NORMAL, /* write as given */
+	COL_STORE_NORMAL,  /* write as given */
 	COL_STORE_UPGRADE, /* schema upgrade: clashing names get "_" (as Anki does) */
 	COL_STORE_SYNC     /* incoming sync object: clashing names get "+", and the object
 	                      is marked modified (mtime now, usn of the collection) */
@@ -29,7 +29,12 @@ enum col_store_mode {
 enum status col_store_notetype(struct col *c, struct notetype *nt, enum col_store_mode mode,
                                struct errinfo *e);
 enum status col_load_notetype(struct col *c, int64_t id, struct notetype *out, struct errinfo *e);
-/* All notetype ids, ascending; caller frees *ids. */
+/* Column 0 of every row of sql, with int64 bindings ?1..?nargs, as an
+ * int64 array (NULL when no row); caller frees *ids.  Any failure leaves
+ * *ids NULL and *n 0. */
+enum status col_query_ids(struct col *c, const char *sql, const int64_t *args, size_t nargs,
+                          int64_t **ids, size_t *n, struct errinfo *e);
+/* Every id of table, ascending; caller frees *ids. */
 enum status col_list_ids(struct col *c, const char *table, int64_t **ids, size_t *n,
                          struct errinfo *e);
 /* Removes the notetype, fields and templates rows (not notes: caller). */

@@ -43,7 +43,10 @@ struct col_sync {
 	struct id_list revlog, cards, notes; /* server rows still to send */
 };
 
-struct col *col_sync_col(const struct col_sync *s) { return s->c; }
+struct col *col_sync_col(const struct col_sync *s)
+{
+	return s->c;
+}
 
 static void id_list_free(struct id_list *l)
 {
@@ -124,9 +127,12 @@ static enum status apply_graves(struct col_sync *s, const json_t *g, int allow_s
 	static const char del_note[] = "delete from notes where id = ?1";
 	static const char del_card[] = "delete from cards where id = ?1";
 	static const char del_deck[] = "delete from decks where id = ?1";
-	static const char grave_note[] = "insert or ignore into graves (oid, type, usn) values (?1, 1, ?2)";
-	static const char grave_card[] = "insert or ignore into graves (oid, type, usn) values (?1, 0, ?2)";
-	static const char grave_deck[] = "insert or ignore into graves (oid, type, usn) values (?1, 2, ?2)";
+	static const char grave_note[] =
+	    "insert or ignore into graves (oid, type, usn) values (?1, 1, ?2)";
+	static const char grave_card[] =
+	    "insert or ignore into graves (oid, type, usn) values (?1, 0, ?2)";
+	static const char grave_deck[] =
+	    "insert or ignore into graves (oid, type, usn) values (?1, 2, ?2)";
 	static const struct {
 		const char *key, *del, *grave;
 	} kinds[] = {{"notes", del_note, grave_note},
@@ -136,7 +142,8 @@ static enum status apply_graves(struct col_sync *s, const json_t *g, int allow_s
 		return errinfo_set(e, ST_INVALID, "graves must be an object");
 	for (size_t k = 0; k < 3; k++)
 		if (!json_is_array(json_object_get(g, kinds[k].key)))
-			return errinfo_set(e, ST_INVALID, "graves: missing field `%s`", kinds[k].key);
+			return errinfo_set(e, ST_INVALID, "graves: missing field `%s`",
+			                   kinds[k].key);
 	for (size_t k = 0; k < 3; k++) {
 		const json_t *arr = json_object_get(g, kinds[k].key);
 		size_t i;
@@ -145,7 +152,8 @@ static enum status apply_graves(struct col_sync *s, const json_t *g, int allow_s
 		{
 			int64_t id;
 			if (!json_id(v, allow_strings, &id))
-				return errinfo_set(e, ST_INVALID, "graves.%s[%zu] is not an id", kinds[k].key, i);
+				return errinfo_set(e, ST_INVALID, "graves.%s[%zu] is not an id",
+				                   kinds[k].key, i);
 			enum status st = exec_id(s->c, kinds[k].del, id, s->server_usn, e);
 			if (!st)
 				st = exec_id(s->c, kinds[k].grave, id, s->server_usn, e);
@@ -156,29 +164,12 @@ static enum status apply_graves(struct col_sync *s, const json_t *g, int allow_s
 	return ST_OK;
 }
 
+/* The ids sql selects for usn >= ?1 (out is empty before). */
 static enum status select_ids(struct col *c, const char *sql, int32_t usn, struct id_list *out,
                               struct errinfo *e)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(col_db(c), sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return col_sqlite_err(col_db(c), rc, e, "listing changes");
-	sqlite3_bind_int(st, 1, usn);
-	size_t cap = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (out->n == cap) {
-			cap = cap ? cap * 2 : 64;
-			int64_t *p = realloc(out->v, cap * sizeof *p);
-			if (!p) {
-				sqlite3_finalize(st);
-				return errinfo_set(e, ST_NOMEM, "out of memory");
-			}
-			out->v = p;
-		}
-		out->v[out->n++] = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? ST_OK : col_sqlite_err(col_db(c), rc, e, "listing changes");
+	int64_t arg = usn;
+	return col_query_ids(c, sql, &arg, 1, &out->v, &out->n, e);
 }
 
 static json_t *id_array(const struct id_list *l)
@@ -234,14 +225,14 @@ enum status col_sync_start(struct col *c, const json_t *req, struct col_sync **o
 		s->server_usn = m.usn;
 	struct id_list gc = {0}, gn = {0}, gd = {0};
 	if (!st)
-		st = select_ids(c, "select oid from graves where type = 0 and usn >= ?1", s->client_usn,
-		                &gc, e);
+		st = select_ids(c, "select oid from graves where type = 0 and usn >= ?1",
+		                s->client_usn, &gc, e);
 	if (!st)
-		st = select_ids(c, "select oid from graves where type = 1 and usn >= ?1", s->client_usn,
-		                &gn, e);
+		st = select_ids(c, "select oid from graves where type = 1 and usn >= ?1",
+		                s->client_usn, &gn, e);
 	if (!st)
-		st = select_ids(c, "select oid from graves where type = 2 and usn >= ?1", s->client_usn,
-		                &gd, e);
+		st = select_ids(c, "select oid from graves where type = 2 and usn >= ?1",
+		                s->client_usn, &gd, e);
 	if (!st && graves && !json_is_null(graves))
 		st = apply_graves(s, graves, 1, e);
 	json_decref(parsed_graves);
@@ -265,7 +256,8 @@ enum status col_sync_start(struct col *c, const json_t *req, struct col_sync **o
 static enum status check_live(struct col_sync *s, struct errinfo *e)
 {
 	if (s->rolled_back)
-		return errinfo_set(e, ST_CONFLICT, "the sync was rolled back after a failed sanity check");
+		return errinfo_set(e, ST_CONFLICT,
+		                   "the sync was rolled back after a failed sanity check");
 	return ST_OK;
 }
 
@@ -308,7 +300,8 @@ static enum status changed_objects(struct col_sync *s, const char *table, json_t
 static enum status changed_tags(struct col_sync *s, json_t **out, struct errinfo *e)
 {
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(col_db(s->c), "select tag from tags where usn >= ?1", -1, &st, NULL);
+	int rc =
+	    sqlite3_prepare_v2(col_db(s->c), "select tag from tags where usn >= ?1", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return col_sqlite_err(col_db(s->c), rc, e, "listing tags");
 	sqlite3_bind_int(st, 1, s->client_usn);
@@ -336,7 +329,8 @@ static enum status existing_mtime(struct col *c, const char *table, int64_t id, 
 	rc = sqlite3_step(st);
 	*mtime = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : col_sqlite_err(col_db(c), rc, e, table);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK
+	                                             : col_sqlite_err(col_db(c), rc, e, table);
 }
 
 static enum status apply_notetypes(struct col_sync *s, const json_t *arr, struct errinfo *e)
@@ -358,9 +352,10 @@ static enum status apply_notetypes(struct col_sync *s, const json_t *arr, struct
 			st = col_load_notetype(s->c, nt.id, &old, e);
 			if (!st) {
 				if (old.nfields != nt.nfields || old.ntemplates != nt.ntemplates)
-					st = errinfo_set(e, ST_CONFLICT,
-					                 "notetype schema changed: %s (a full sync is required)",
-					                 nt.name);
+					st = errinfo_set(
+					    e, ST_CONFLICT,
+					    "notetype schema changed: %s (a full sync is required)",
+					    nt.name);
 				notetype_free(&old);
 			}
 		}
@@ -474,7 +469,8 @@ enum status col_sync_apply_changes(struct col_sync *s, const json_t *req, json_t
 		conf_list = json_object_get(decks, "config");
 	}
 	if (!models || !tags || !json_is_array(deck_list) || !json_is_array(conf_list))
-		return errinfo_set(e, ST_INVALID, "applyChanges: `models`, `decks` and `tags` are required");
+		return errinfo_set(e, ST_INVALID,
+		                   "applyChanges: `models`, `decks` and `tags` are required");
 	const json_t *jcrt = json_object_get(ch, "crt");
 	int64_t crt = 0;
 	if (jcrt && !json_is_null(jcrt) && !json_i64(jcrt, 0, &crt))
@@ -587,19 +583,21 @@ enum status col_sync_chunk(struct col_sync *s, json_t **resp, struct errinfo *e)
 	/* sfld and csum go out as "" (the receiver recomputes), flags 0, data "" */
 	static const char note_sql[] = "select id, guid, mid, mod, usn, tags, flds, '', '', 0, '' "
 	                               "from notes where id = ?1";
-	static const int rev_text[] = {-1}, card_text[] = {17, -1}, note_text[] = {1, 5, 6, 7, 8, 10, -1};
+	static const int rev_text[] = {-1}, card_text[] = {17, -1},
+	                 note_text[] = {1, 5, 6, 7, 8, 10, -1};
 	*resp = NULL;
 	enum status st = check_live(s, e);
 	if (st)
 		return st;
 	if (!s->chunks_computed) {
-		st = select_ids(s->c, "select id from revlog where usn >= ?1", s->client_usn, &s->revlog, e);
+		st = select_ids(s->c, "select id from revlog where usn >= ?1", s->client_usn,
+		                &s->revlog, e);
 		if (!st)
-			st = select_ids(s->c, "select id from cards where usn >= ?1", s->client_usn, &s->cards,
-			                e);
+			st = select_ids(s->c, "select id from cards where usn >= ?1", s->client_usn,
+			                &s->cards, e);
 		if (!st)
-			st = select_ids(s->c, "select id from notes where usn >= ?1", s->client_usn, &s->notes,
-			                e);
+			st = select_ids(s->c, "select id from notes where usn >= ?1", s->client_usn,
+			                &s->notes, e);
 		if (st)
 			return st;
 		s->chunks_computed = 1;
@@ -646,11 +644,11 @@ enum status col_sync_chunk(struct col_sync *s, json_t **resp, struct errinfo *e)
 }
 
 /* A row tuple of exactly n elements. */
-static enum status tuple(const json_t *row, size_t n, const char *what, size_t i,
-                         struct errinfo *e)
+static enum status tuple(const json_t *row, size_t n, const char *what, size_t i, struct errinfo *e)
 {
 	if (!json_is_array(row) || json_array_size(row) != n)
-		return errinfo_set(e, ST_INVALID, "%s[%zu] must be an array of %zu values", what, i, n);
+		return errinfo_set(e, ST_INVALID, "%s[%zu] must be an array of %zu values", what, i,
+		                   n);
 	return ST_OK;
 }
 
@@ -676,8 +674,9 @@ static enum status local_wins(struct col_sync *s, const char *sql, int64_t id, i
 	*wins = rc == SQLITE_ROW && sqlite3_column_int64(st, 0) >= s->client_usn &&
 	        sqlite3_column_int64(st, 1) >= mod;
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK
-	                                             : col_sqlite_err(col_db(s->c), rc, e, "reading a row");
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+	           ? ST_OK
+	           : col_sqlite_err(col_db(s->c), rc, e, "reading a row");
 }
 
 static enum status apply_revlog(struct col_sync *s, const json_t *arr, struct errinfo *e)
@@ -693,9 +692,11 @@ static enum status apply_revlog(struct col_sync *s, const json_t *arr, struct er
 		static const struct {
 			int real;
 			int64_t lo, hi;
-		} r[9] = {{0, INT64_MIN, INT64_MAX}, {0, INT64_MIN, INT64_MAX}, {0, INT32_MIN, INT32_MAX},
-		          {0, 0, 255},              {1, INT32_MIN, INT32_MAX}, {1, INT32_MIN, INT32_MAX},
-		          {1, 0, UINT32_MAX},       {1, 0, UINT32_MAX},        {1, INT64_MIN, INT64_MAX}};
+		} r[9] = {{0, INT64_MIN, INT64_MAX}, {0, INT64_MIN, INT64_MAX},
+		          {0, INT32_MIN, INT32_MAX}, {0, 0, 255},
+		          {1, INT32_MIN, INT32_MAX}, {1, INT32_MIN, INT32_MAX},
+		          {1, 0, UINT32_MAX},        {1, 0, UINT32_MAX},
+		          {1, INT64_MIN, INT64_MAX}};
 		for (size_t k = 0; k < 9 && !st; k++)
 			st = tuple_int(row, k, r[k].real, r[k].lo, r[k].hi, &v[k], "revlog", i, e);
 		if (!st && (v[8] < 0 || v[8] > 5)) /* invalid kind reads as 0 */
@@ -717,19 +718,31 @@ static enum status apply_revlog(struct col_sync *s, const json_t *arr, struct er
 static enum status apply_cards(struct col_sync *s, const json_t *arr, struct errinfo *e)
 {
 	static const char cmp_sql[] = "select usn, mod from cards where id = ?1";
-	static const char sql[] =
-	    "insert or replace into cards (id, nid, did, ord, mod, usn, type, queue, due, ivl, factor,"
-	    " reps, lapses, left, odue, odid, flags, data) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-	    " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+	static const char sql[] = "insert or replace into cards (id, nid, did, ord, mod, usn, "
+	                          "type, queue, due, ivl, factor,"
+	                          " reps, lapses, left, odue, odid, flags, data) values (?1, ?2, "
+	                          "?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+	                          " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
 	static const struct {
 		int real;
 		int64_t lo, hi;
-	} r[17] = {{0, INT64_MIN, INT64_MAX}, {0, INT64_MIN, INT64_MAX}, {0, INT64_MIN, INT64_MAX},
-	           {0, 0, 65535},            {1, INT64_MIN, INT64_MAX}, {0, INT32_MIN, INT32_MAX},
-	           {0, 0, 3},                {0, -3, 4},                {1, INT32_MIN, INT32_MAX},
-	           {1, INT64_MIN, UINT32_MAX}, {0, 0, 65535},           {0, 0, UINT32_MAX},
-	           {0, 0, UINT32_MAX},       {0, 0, UINT32_MAX},        {1, INT32_MIN, INT32_MAX},
-	           {0, INT64_MIN, INT64_MAX}, {0, 0, 255}};
+	} r[17] = {{0, INT64_MIN, INT64_MAX},
+	           {0, INT64_MIN, INT64_MAX},
+	           {0, INT64_MIN, INT64_MAX},
+	           {0, 0, 65535},
+	           {1, INT64_MIN, INT64_MAX},
+	           {0, INT32_MIN, INT32_MAX},
+	           {0, 0, 3},
+	           {0, -3, 4},
+	           {1, INT32_MIN, INT32_MAX},
+	           {1, INT64_MIN, UINT32_MAX},
+	           {0, 0, 65535},
+	           {0, 0, UINT32_MAX},
+	           {0, 0, UINT32_MAX},
+	           {0, 0, UINT32_MAX},
+	           {1, INT32_MIN, INT32_MAX},
+	           {0, INT64_MIN, INT64_MAX},
+	           {0, 0, 255}};
 	size_t i;
 	const json_t *row;
 	json_array_foreach(arr, i, row)
@@ -771,9 +784,9 @@ static enum status apply_cards(struct col_sync *s, const json_t *arr, struct err
 static enum status apply_notes(struct col_sync *s, const json_t *arr, struct errinfo *e)
 {
 	static const char cmp_sql[] = "select usn, mod from notes where id = ?1";
-	static const char sql[] =
-	    "insert or replace into notes (id, guid, mid, mod, usn, tags, flds, sfld, csum, flags, data)"
-	    " values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, '')";
+	static const char sql[] = "insert or replace into notes (id, guid, mid, mod, usn, tags, "
+	                          "flds, sfld, csum, flags, data)"
+	                          " values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, '')";
 	size_t i;
 	const json_t *row;
 	json_array_foreach(arr, i, row)
@@ -790,8 +803,10 @@ static enum status apply_notes(struct col_sync *s, const json_t *arr, struct err
 			st = tuple_int(row, 4, 0, INT32_MIN, INT32_MAX, &usn, "notes", i, e);
 		const json_t *guid = json_array_get(row, 1), *tags = json_array_get(row, 5),
 		             *flds = json_array_get(row, 6);
-		if (!st && (!json_is_string(guid) || !json_is_string(tags) || !json_is_string(flds)))
-			st = errinfo_set(e, ST_INVALID, "notes[%zu]: guid, tags and fields must be strings", i);
+		if (!st &&
+		    (!json_is_string(guid) || !json_is_string(tags) || !json_is_string(flds)))
+			st = errinfo_set(e, ST_INVALID,
+			                 "notes[%zu]: guid, tags and fields must be strings", i);
 		int wins = 0;
 		if (!st)
 			st = local_wins(s, cmp_sql, id, mod, &wins, e);
@@ -839,7 +854,8 @@ enum status col_sync_apply_chunk(struct col_sync *s, const json_t *req, struct e
 	for (size_t k = 0; k < 3; k++) {
 		const json_t *a = json_object_get(ch, keys[k]);
 		if (a && !json_is_array(a) && !json_is_null(a))
-			return errinfo_set(e, ST_INVALID, "applyChunk: `%s` must be an array", keys[k]);
+			return errinfo_set(e, ST_INVALID, "applyChunk: `%s` must be an array",
+			                   keys[k]);
 	}
 	const json_t *done = json_object_get(ch, "done");
 	if (done && !json_is_boolean(done))
@@ -873,16 +889,18 @@ enum status col_sync_counts(struct col *c, json_t **out, struct errinfo *e)
 	int64_t pending = 0;
 	enum status st = count_rows(
 	    c,
-	    "select (select count(*) from cards where usn = -1) + (select count(*) from notes where "
-	    "usn = -1) + (select count(*) from revlog where usn = -1) + (select count(*) from graves "
+	    "select (select count(*) from cards where usn = -1) + (select count(*) from notes "
+	    "where "
+	    "usn = -1) + (select count(*) from revlog where usn = -1) + (select count(*) from "
+	    "graves "
 	    "where usn = -1) + (select count(*) from decks where usn = -1) + (select count(*) from "
 	    "deck_config where usn = -1) + (select count(*) from tags where usn = -1) + (select "
 	    "count(*) from notetypes where usn = -1)",
 	    &pending, e);
 	if (st || pending)
 		return st;
-	static const char *tables[] = {"cards", "notes", "revlog", "graves", "notetypes", "decks",
-	                               "deck_config"};
+	static const char *tables[] = {"cards",     "notes", "revlog",     "graves",
+	                               "notetypes", "decks", "deck_config"};
 	json_t *a = json_pack("[[iii]]", 0, 0, 0);
 	for (size_t i = 0; a && i < 7 && !st; i++) {
 		char sql[64];
@@ -909,8 +927,8 @@ static json_t *client_counts(const json_t *j)
 		return json_deep_copy(j);
 	if (!json_is_object(j))
 		return NULL;
-	static const char *keys[] = {"counts", "cards", "notes", "revlog", "graves", "models", "decks",
-	                             "deck_config"};
+	static const char *keys[] = {"counts", "cards",  "notes", "revlog",
+	                             "graves", "models", "decks", "deck_config"};
 	json_t *a = json_array();
 	for (size_t i = 0; a && i < 8; i++) {
 		const json_t *v = json_object_get(j, keys[i]);
@@ -929,7 +947,8 @@ static int counts_valid(const json_t *a)
 	    json_array_size(json_array_get(a, 0)) != 3)
 		return 0;
 	for (size_t i = 1; i < 8; i++)
-		if (!json_is_integer(json_array_get(a, i)) || json_integer_value(json_array_get(a, i)) < 0)
+		if (!json_is_integer(json_array_get(a, i)) ||
+		    json_integer_value(json_array_get(a, i)) < 0)
 			return 0;
 	return 1;
 }
@@ -945,7 +964,8 @@ enum status col_sync_sanity(struct col_sync *s, const json_t *req, json_t **resp
 	json_t *client = client_counts(json_object_get(req, "client"));
 	if (!counts_valid(client)) {
 		json_decref(client);
-		return errinfo_set(e, ST_INVALID, "sanityCheck2: missing or invalid field `client`");
+		return errinfo_set(e, ST_INVALID,
+		                   "sanityCheck2: missing or invalid field `client`");
 	}
 	json_t *server = NULL;
 	st = col_sync_counts(s->c, &server, e);

@@ -71,6 +71,10 @@ struct httpd_config {
 	unsigned conn_timeout; /* seconds of silence before an idle connection closes */
 };
 
+/* host (a numeric IPv4 or IPv6 address) and port as a socket address for
+ * httpd_config.addr (or for connecting to one); -1 when host is not one. */
+int httpd_addr(const char *host, unsigned port, struct sockaddr_storage *ss, socklen_t *len);
+
 /* Bind and start serving.  ST_IO with the reason when the address cannot
  * be bound. */
 enum status httpd_start(const struct httpd_config *cfg, struct httpd **out, struct errinfo *e);

@@ -202,33 +202,6 @@ static bool at(const char *s, size_t n, size_t i, const char *lit, size_t ll)
 	return i <= n && n - i >= ll && memcmp(s + i, lit, ll) == 0;
 }
 
-static size_t trim_start(const char *s, size_t a, size_t b)
-{
-	while (a < b) {
-		size_t adv;
-		if (!text_is_white_space(
-		        text_utf8_decode((const unsigned char *)s + a, b - a, &adv)))
-			break;
-		a += adv;
-	}
-	return a;
-}
-
-static size_t trim_end(const char *s, size_t a, size_t b)
-{
-	while (b > a) {
-		size_t start = b - 1;
-		while (start > a && ((unsigned char)s[start] & 0xC0) == 0x80 && b - start < 4)
-			start--;
-		size_t adv;
-		int32_t cp = text_utf8_decode((const unsigned char *)s + start, b - start, &adv);
-		if (start + adv != b || !text_is_white_space(cp))
-			break;
-		b = start;
-	}
-	return b;
-}
-
 static enum status add(struct rtmpl *t, struct rn node, struct errinfo *e)
 {
 	if (t->nn == t->cap) {
@@ -291,7 +264,7 @@ static enum status parse(const char *s, size_t n, struct rtmpl *t, struct buf *t
 	memset(t, 0, sizeof *t);
 	t->s = s;
 	t->n = n;
-	size_t pos = trim_start(s, 0, n);
+	size_t pos = text_trim_ws_start(s, 0, n);
 	const char *open = "{{", *close = "}}";
 	if (at(s, n, pos, alt, altl)) {
 		while (at(s, n, pos, alt, altl))
@@ -314,11 +287,11 @@ static enum status parse(const char *s, size_t n, struct rtmpl *t, struct buf *t
 			pos = text_from = c + 2;
 			while (a < b && s[a] == '{')
 				a++;
-			a = trim_start(s, a, b);
-			b = trim_end(s, a, b);
+			a = text_trim_ws_start(s, a, b);
+			b = text_trim_ws_end(s, a, b);
 			char lead = b - a >= 2 ? s[a] : 0;
 			if (lead == '#' || lead == '^') {
-				size_t k = trim_start(s, a + 1, b);
+				size_t k = text_trim_ws_start(s, a + 1, b);
 				st = add(t,
 				         (struct rn){lead == '#' ? RN_COND : RN_NEG, k, b, 0, NONE},
 				         e);
@@ -336,7 +309,7 @@ static enum status parse(const char *s, size_t n, struct rtmpl *t, struct buf *t
 				}
 				stack[depth++] = t->nn - 1;
 			} else if (lead == '/') {
-				size_t k = trim_start(s, a + 1, b);
+				size_t k = text_trim_ws_start(s, a + 1, b);
 				if (depth == 0) {
 					st = msg(
 					    terr, e,

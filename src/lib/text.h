@@ -112,6 +112,36 @@ bool text_is_word_char(int32_t cp);
 /* Rust char::is_whitespace (Unicode White_Space), used by str::trim. */
 bool text_is_white_space(int32_t cp);
 
+/* s[a..b) trimmed of that white space, as str::trim_start / trim_end:
+ * the new start, or the new end.  Inline: the template parsers call them
+ * for every tag. */
+static inline size_t text_trim_ws_start(const char *s, size_t a, size_t b)
+{
+	while (a < b) {
+		size_t adv;
+		if (!text_is_white_space(
+		        text_utf8_decode((const unsigned char *)s + a, b - a, &adv)))
+			break;
+		a += adv;
+	}
+	return a;
+}
+
+static inline size_t text_trim_ws_end(const char *s, size_t a, size_t b)
+{
+	while (b > a) {
+		size_t start = b - 1;
+		while (start > a && ((unsigned char)s[start] & 0xC0) == 0x80 && b - start < 4)
+			start--;
+		size_t adv;
+		int32_t cp = text_utf8_decode((const unsigned char *)s + start, b - start, &adv);
+		if (start + adv != b || !text_is_white_space(cp))
+			break;
+		b = start;
+	}
+	return b;
+}
+
 /* Append the lossy (U+FFFD for bad bytes) UTF-8 of in to out. */
 enum status text_utf8_lossy(const char *in, size_t len, struct buf *out, struct errinfo *e);
 

@@ -38,6 +38,20 @@ def one_card(d, front="x", **kw):
     return nid, d.result("notesInfo", notes=[nid])[0]["cards"][0]
 
 
+def test_cards_to_notes_distinct_in_card_order(d):
+    # two-card notes, cards given out of order and repeated: each note once,
+    # where its first card stands; missing cards are skipped
+    notes = [d.result("addNote", note=basic_note(f"n{i}", "b", model="Basic (and reversed card)"))
+             for i in range(3)]
+    cards = {nid: d.result("notesInfo", notes=[nid])[0]["cards"] for nid in notes}
+    assert all(len(c) == 2 for c in cards.values())
+    ask = [cards[notes[2]][1], 7, cards[notes[0]][0], cards[notes[2]][0], cards[notes[1]][1],
+           cards[notes[0]][1], cards[notes[2]][1]]
+    assert d.result("cardsToNotes", cards=ask) == [notes[2], notes[0], notes[1]]
+    assert d.result("cardsToNotes", cards=[]) == []
+    assert d.result("cardsToNotes", cards=[7, 8]) == []
+
+
 def test_card_columns(d):
     nid, cid = one_card(d, "front", back="back")
     assert d.result("getEaseFactors", cards=[cid, 5]) == [0, None]

@@ -5,6 +5,7 @@ and anki-sync-admin."""
 import base64
 import hashlib
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -100,6 +101,67 @@ def test_hash_password_mode_makes_working_hashes(procs, tmp_path):
     assert b"s3cret" not in r.stdout + r.stderr
     p, url = start_server(procs, tmp_path / "b", users=(f"bob:{phc}",), env={"PASSWORDS_HASHED": "1"})
     Client(url).login("bob", "s3cret")
+
+
+def on_terminal(argv, typed, env=None):
+    """Runs argv with a terminal as stdin and stderr, as a person typing at
+    it sees it: each (prompt, line) pair waits for the prompt, then types
+    the line.  Returns (exit status, stdout, everything the terminal
+    showed)."""
+    master, slave = os.openpty()
+    p = subprocess.Popen(argv, stdin=slave, stdout=subprocess.PIPE, stderr=slave, env=env)
+    os.close(slave)
+    shown = b""
+
+    def read_some(timeout):
+        nonlocal shown
+        if not select.select([master], [], [], timeout)[0]:
+            return False
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the program closed the terminal
+            return False
+        shown += chunk
+        return bool(chunk)
+
+    try:
+        for prompt, line in typed:
+            while prompt not in shown:
+                assert read_some(30), f"no {prompt!r} on the terminal; it shows {shown!r}"
+            shown = shown.replace(prompt, b"<" + prompt.strip() + b">", 1)
+            os.write(master, line)
+        out, _ = p.communicate(timeout=60)
+        while read_some(0.2):
+            pass
+    finally:
+        os.close(master)
+        if p.poll() is None:
+            p.kill()
+    return p.returncode, out, shown
+
+
+def test_new_password_on_a_terminal_is_asked_twice_without_echo(procs, tmp_path):
+    srv = [bin_path("anki-sync-server"), "--hash-password"]
+    rc, out, shown = on_terminal(srv, [(b"Password: ", b"s3cret\n"), (b"Again: ", b"s3cret\n")])
+    assert rc == 0 and out.startswith(b"$pbkdf2-sha256$i=600000,l=32$"), (rc, out, shown)
+    assert b"<Password:>" in shown and b"<Again:>" in shown
+    assert b"s3cret" not in shown  # echo was off while it was typed
+    p, url = start_server(procs, tmp_path / "b", users=(f"bob:{out.decode().strip()}",),
+                          env={"PASSWORDS_HASHED": "1"})
+    Client(url).login("bob", "s3cret")
+
+    rc, out, shown = on_terminal(srv, [(b"Password: ", b"one\n"), (b"Again: ", b"two\n")])
+    assert rc == 1 and out == b"" and b"the passwords differ" in shown, (rc, out, shown)
+    rc, out, shown = on_terminal(srv, [(b"Password: ", b"\n")])
+    assert rc == 1 and out == b"" and b"no password given" in shown, (rc, out, shown)
+
+    env = dict(os.environ, SYNC_BASE=str(tmp_path / "b2"), SYNC_USERS_FILE=str(tmp_path / "users"))
+    adm = [bin_path("anki-sync-admin"), "user", "add", "carol"]
+    rc, out, shown = on_terminal(adm, [(b"Password: ", b"pw1\n"), (b"Again: ", b"pw2\n")], env)
+    assert rc == 1 and b"the passwords differ" in shown and not (tmp_path / "users").exists()
+    rc, out, shown = on_terminal(adm, [(b"Password: ", b"pw1\n"), (b"Again: ", b"pw1\n")], env)
+    assert rc == 0 and b"added carol" in out and b"pw1" not in shown, (rc, out, shown)
+    assert (tmp_path / "users").read_text().startswith("carol:$pbkdf2-sha256$")
 
 
 def test_healthcheck_mode(procs, tmp_path):
