@@ -42,23 +42,14 @@
 # Prints "N passed, M failed": per target 1 check for the build, 1 for
 # the run.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 B=${BUILD:-build}
 SECS=${FUZZ_SECONDS:-20}
 TARGETS=${FUZZ_TARGETS:-ac_request search media_upload col_sync sync_transport pkg_import col_upload ac_actions}
 out=$B/fuzz
-passed=0
-failed=0
-finish() {
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit $?
-}
-if ! command -v clang >/dev/null; then
-	echo "clang is needed for libFuzzer (Debian: apt-get install clang)"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
+SUITE=fuzz
+. tests/suite.sh
+command -v clang >/dev/null || broken "clang is needed for libFuzzer (Debian: apt-get install clang)"
 PKGS="sqlite3 libzstd jansson libmicrohttpd libcurl libzip libcrypto libutf8proc libpcre2-8 zlib"
 CF="-std=c17 -D_GNU_SOURCE -g -O1 $(pkg-config --cflags $PKGS) -Isrc/lib"
 SAN="address,undefined"
@@ -104,12 +95,9 @@ for t in $TARGETS; do
 	if clang $CF -fsanitize=fuzzer,$SAN -fno-sanitize-recover=all "$src" "${extra[@]}" \
 		"$out/libankihost-fuzz.a" $(pkg-config --libs $PKGS) -lm \
 		-o "$out/fuzz_$t" 2>"$out/build-$t.log"; then
-		echo "ok   build fuzz_$t"
-		passed=$((passed + 1))
+		ok "build fuzz_$t"
 	else
-		cat "$out/build-$t.log"
-		echo "FAIL build fuzz_$t"
-		failed=$((failed + 1))
+		fail "build fuzz_$t (log: $out/build-$t.log)" "$(head -40 "$out/build-$t.log")"
 		continue
 	fi
 	scratch=$(mktemp -d)
@@ -129,12 +117,9 @@ for t in $TARGETS; do
 	if TMPDIR=$tmp "$out/fuzz_$t" -max_total_time="$SECS" -max_len=$maxlen -timeout=$tmo \
 		-rss_limit_mb=2048 -artifact_prefix="$out/$t-" "$scratch" "$corpus" \
 		>"$out/run-$t.log" 2>&1; then
-		echo "ok   fuzz_$t ran ${SECS}s: $(grep -oE '#[0-9]+' "$out/run-$t.log" | tail -1) runs"
-		passed=$((passed + 1))
+		ok "fuzz_$t ran ${SECS}s: $(grep -oE '#[0-9]+' "$out/run-$t.log" | tail -1) runs"
 	else
-		tail -40 "$out/run-$t.log"
-		echo "FAIL fuzz_$t (crash input in $out/$t-*)"
-		failed=$((failed + 1))
+		fail "fuzz_$t (crash input in $out/$t-*; log: $out/run-$t.log)" "$(tail -40 "$out/run-$t.log")"
 	fi
 	rm -rf "$scratch" "$tmp"
 done

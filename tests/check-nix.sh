@@ -27,29 +27,14 @@
 # Needs no network: anything that would fetch fails fast (no substituters).
 # Without Nix it says so and reports 0 passed, 0 failed.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
 B=${BUILD:-build}
 W=$ROOT/$B/nix-check
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
-passed=0
-failed=0
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok   $1"
-}
-bad() {
-	failed=$((failed + 1))
-	echo "FAIL $1"
-	if [ -n "${2:-}" ]; then printf '%s\n' "$2" | head -n 40 | sed 's/^/     /'; fi
-}
-finish() {
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
+SUITE=nix
+. tests/suite.sh
 
 if ! command -v nix-instantiate >/dev/null 2>&1 || ! command -v nix >/dev/null 2>&1; then
 	echo "check-nix: Nix is not installed (Debian package nix-bin); the Nix checks were skipped"
@@ -85,7 +70,7 @@ while IFS= read -r f; do
 	if out=$(nix-instantiate --parse "$f" 2>&1 >/dev/null); then
 		ok "parse $f"
 	else
-		bad "parse $f" "$out"
+		fail "parse $f" "$out"
 	fi
 done < <(grep -E '\.nix$' "$W/files")
 
@@ -96,11 +81,11 @@ run_cases() {
 	json=$W/$label-$(basename "$file" .nix).json
 	err=$W/$label-$(basename "$file" .nix).err
 	if ! nix-instantiate --eval --strict --json -E "import ./$file { $libexpr }" >"$json" 2>"$err"; then
-		bad "$label: $file does not evaluate" "$(grep -v 'evaluation warning' "$err")"
+		fail "$label: $file does not evaluate" "$(grep -v 'evaluation warning' "$err")"
 		return
 	fi
 	while IFS=$'\t' read -r verdict name; do
-		if [ "$verdict" = pass ]; then ok "$label: $name"; else bad "$label: $name"; fi
+		if [ "$verdict" = pass ]; then ok "$label: $name"; else fail "$label: $name"; fi
 	done < <("$PY" -c '
 import json, sys
 for c in json.load(open(sys.argv[1])):
@@ -114,7 +99,7 @@ if [ -n "${NIXPKGS_LIB:-}" ]; then
 		run_cases nixpkgs-lib tests/nix/cases.nix "lib = import $NIXPKGS_LIB;"
 		run_cases nixpkgs-lib tests/nix/lib-cases.nix "lib = import $NIXPKGS_LIB;"
 	else
-		bad "NIXPKGS_LIB=$NIXPKGS_LIB has no default.nix"
+		fail "NIXPKGS_LIB=$NIXPKGS_LIB has no default.nix"
 	fi
 else
 	echo "note: NIXPKGS_LIB not set; the cases ran with the stand-in lib only (the flake's module-eval check runs them with the pinned nixpkgs lib)"
@@ -128,7 +113,7 @@ check_unit() {
 	out=$(cd "$dir" && systemd-analyze verify "$unit" 2>&1)
 	rc=$?
 	if [ $rc -ne 0 ] || grep -qE 'Unknown (key|section)|Failed to parse|[Ii]nvalid' <<<"$out"; then
-		bad "$label: systemd-analyze verify $unit" "$out"
+		fail "$label: systemd-analyze verify $unit" "$out"
 	else
 		ok "$label: systemd-analyze verify $unit"
 	fi
@@ -139,7 +124,7 @@ check_unit() {
 	if [ $rc -eq 0 ] && [ -n "$level" ]; then
 		ok "$label: $unit exposure $level <= 2.0"
 	else
-		bad "$label: $unit exposure ${level:-?} (threshold 2.0)" "$(grep -E '✗|Overall' <<<"$out")"
+		fail "$label: $unit exposure ${level:-?} (threshold 2.0)" "$(grep -E '✗|Overall' <<<"$out")"
 	fi
 }
 stub_exec() { sed -i -E 's#(^|[=:])(/nix/store/[^ ]*|/usr/local/bin/[A-Za-z-]+)#\1/bin/true#g' "$@"; }
@@ -157,13 +142,13 @@ with open(os.path.join(sys.argv[2], "secrets"), "w") as f:
     f.write("\n".join(data["secrets"]) + "\n")
 EOF
 	leaked=$(grep -rlF -f "$W/units/secrets" "$W/units" --include='*.service' --include='*.timer')
-	if [ -z "$leaked" ]; then ok "rendered units hold no password or hash"; else bad "a password or hash is in a unit file" "$leaked"; fi
+	if [ -z "$leaked" ]; then ok "rendered units hold no password or hash"; else fail "a password or hash is in a unit file" "$leaked"; fi
 	for d in "$W"/units/*/; do
 		stub_exec "$d"*
 		for u in "$d"*; do check_unit "module $(basename "$d")" "$d" "$(basename "$u")"; done
 	done
 else
-	bad "tests/nix/render-units.nix does not evaluate" "$(cat "$W/units.err")"
+	fail "tests/nix/render-units.nix does not evaluate" "$(cat "$W/units.err")"
 fi
 
 for variant in plain tailscale; do
@@ -189,26 +174,26 @@ OV=(--override-input nixpkgs "path:$S/tests/nix/stub-nixpkgs" --override-input a
 if out=$(nix flake show "$FLAKE" "${OV[@]}" 2>&1); then
 	ok "nix flake show (stand-in inputs)"
 else
-	bad "nix flake show (stand-in inputs)" "$out"
+	fail "nix flake show (stand-in inputs)" "$out"
 fi
 if out=$(nix flake check --no-build "$FLAKE" "${OV[@]}" 2>&1); then
 	ok "nix flake check --no-build (stand-in inputs: packages, overlay, modules, module-eval, VM tests evaluate)"
 else
-	bad "nix flake check --no-build (stand-in inputs)" "$out"
+	fail "nix flake check --no-build (stand-in inputs)" "$out"
 fi
 if out=$(nix flake metadata "$FLAKE" --no-update-lock-file --offline 2>&1); then
 	ok "flake.lock matches the inputs of flake.nix"
 else
-	bad "flake.lock does not match flake.nix" "$out"
+	fail "flake.lock does not match flake.nix" "$out"
 fi
 L=$W/lockcheck
 mkdir -p "$L"
 cp flake.lock "$L"/
 sed 's#github:NixOS/nixpkgs/nixos-[0-9.]*#github:NixOS/nixpkgs/nixos-unstable#' flake.nix >"$L/flake.nix"
 if cmp -s flake.nix "$L/flake.nix"; then
-	bad "lock check self-test: could not change the nixpkgs input"
+	fail "lock check self-test: could not change the nixpkgs input"
 elif nix flake metadata "path:$L" --no-update-lock-file --offline >/dev/null 2>&1; then
-	bad "lock check self-test: a changed nixpkgs ref was not noticed"
+	fail "lock check self-test: a changed nixpkgs ref was not noticed"
 else
 	ok "lock check self-test: a changed nixpkgs ref is noticed"
 fi
@@ -236,7 +221,7 @@ EOF
 ); then
 	ok "flake.lock: stable nixpkgs, agenix follows nixpkgs, no darwin/home-manager, well-formed pins"
 else
-	bad "flake.lock structure" "$out"
+	fail "flake.lock structure" "$out"
 fi
 
 # ---------------------------------------------------------- 5. testScripts
@@ -250,17 +235,17 @@ EOF
 	for n in "$@"; do echo "$n = None"; done
 }
 for f in tests/nix/vm/anki_client.py tests/system/client.py tests/system/journal.py tests/system/nixunits.py; do
-	if out=$(pyflakes3 "$f" 2>&1); then ok "pyflakes $f"; else bad "pyflakes $f" "$out"; fi
+	if out=$(pyflakes3 "$f" 2>&1); then ok "pyflakes $f"; else fail "pyflakes $f" "$out"; fi
 done
 for f in tests/check-system.sh tests/system/runner.sh tests/system/fake-tailscaled; do
-	if out=$(bash -n "$f" 2>&1); then ok "bash -n $f"; else bad "bash -n $f" "$out"; fi
+	if out=$(bash -n "$f" 2>&1); then ok "bash -n $f"; else fail "bash -n $f" "$out"; fi
 done
 for f in tests/nix/vm/*.nix; do
 	t=$(basename "$f" .nix)
 	case $t in default | common) continue ;; esac
 	attr=checks.x86_64-linux.vm-$t
 	if ! script=$(nix eval --raw "$FLAKE#$attr.testScript" "${OV[@]}" 2>"$W/$t.err"); then
-		bad "testScript of vm-$t evaluates" "$(cat "$W/$t.err")"
+		fail "testScript of vm-$t evaluates" "$(cat "$W/$t.err")"
 		continue
 	fi
 	nodes=$(nix eval --json "$FLAKE#$attr.nodeNames" "${OV[@]}" 2>/dev/null | "$PY" -c 'import json,sys; print(" ".join(json.load(sys.stdin)))')
@@ -271,7 +256,7 @@ for f in tests/nix/vm/*.nix; do
 	if out=$(pyflakes3 "$W/testscript-$t.py" 2>&1); then
 		ok "pyflakes testScript of vm-$t (nodes: $nodes)"
 	else
-		bad "pyflakes testScript of vm-$t" "$out"
+		fail "pyflakes testScript of vm-$t" "$out"
 	fi
 done
 
@@ -279,11 +264,11 @@ done
 want=$(nix-instantiate --eval --strict --json -E '(import ./tests/nix/vm/common.nix { pkgs = { anki = { }; writeShellScriptBin = _: _: null; }; lib = { }; }).users' 2>/dev/null)
 alice=$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["alice"]["password"])' <<<"$want" 2>/dev/null)
 if [ -z "$alice" ]; then
-	bad "VM test users readable from tests/nix/vm/common.nix"
+	fail "VM test users readable from tests/nix/vm/common.nix"
 elif got=$(age -d -i tests/nix/keys/host_ed25519 tests/nix/secrets/anki-sync-password.age 2>&1) && [ "$got" = "$alice" ]; then
 	ok "the VM-test secret decrypts with the test key to alice's test password"
 else
-	bad "the VM-test secret does not decrypt to alice's test password" "$got"
+	fail "the VM-test secret does not decrypt to alice's test password" "$got"
 fi
 if out=$("$PY" -c '
 import base64, hashlib, hmac, json, sys
@@ -297,12 +282,12 @@ assert hmac.compare_digest(got, dec(digest)), "hash does not match"
 ' <<<"$want" 2>&1); then
 	ok "bob's PBKDF2 test hash verifies against his test password"
 else
-	bad "bob's PBKDF2 test hash" "$out"
+	fail "bob's PBKDF2 test hash" "$out"
 fi
 testkey=$(cut -d' ' -f1,2 tests/nix/keys/host_ed25519.pub)
 for s in secrets/secrets.nix tests/nix/secrets/secrets.nix; do
 	if ! keys=$(nix-instantiate --eval --strict --json -E "builtins.mapAttrs (n: v: v.publicKeys) (import ./$s)" 2>&1); then
-		bad "$s evaluates to { \"<file>.age\".publicKeys = [ ... ]; }" "$keys"
+		fail "$s evaluates to { \"<file>.age\".publicKeys = [ ... ]; }" "$keys"
 		continue
 	fi
 	if out=$("$PY" -c '
@@ -316,11 +301,11 @@ for name, keys in d.items():
 ' <<<"$keys" 2>&1); then
 		ok "$s has the agenix shape"
 	else
-		bad "$s has the agenix shape" "$out"
+		fail "$s has the agenix shape" "$out"
 	fi
 	case $s in
-	tests/*) grep -qF "$testkey" <<<"$keys" && ok "$s lists the test key" || bad "$s does not list the test key" ;;
-	*) grep -qF "$testkey" <<<"$keys" && bad "$s lists the insecure test key" || ok "$s does not list the insecure test key" ;;
+	tests/*) grep -qF "$testkey" <<<"$keys" && ok "$s lists the test key" || fail "$s does not list the test key" ;;
+	*) grep -qF "$testkey" <<<"$keys" && fail "$s lists the insecure test key" || ok "$s does not list the insecure test key" ;;
 	esac
 done
 

@@ -12,20 +12,11 @@
 # git-ignored).  Uses the sanitizer build ($ANKIHOST_BIN, else
 # $BUILD/san/bin).  Prints one line per check and "N passed, M failed".
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 B=${BUILD:-build}
 BIN=${ANKIHOST_BIN:-$PWD/$B/san/bin}
-passed=0
-failed=0
-finish() {
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit $?
-}
-fail() {
-	echo "FAIL $*"
-	failed=$((failed + 1))
-}
+SUITE=node
+. tests/suite.sh
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 	fail "node and npm are needed (Debian: apt-get install nodejs npm)"
@@ -62,24 +53,19 @@ if [ -n "$line" ]; then
 	passed=$((passed + p))
 	failed=$((failed + f))
 else
-	tail -20 "$tmp/node.log"
-	fail "the node test did not finish"
+	fail "the node test did not finish" "$(tail -20 "$tmp/node.log")"
 fi
 
 kill -TERM "$pid" 2>/dev/null
 if wait "$pid"; then
-	echo "ok   daemon stopped cleanly"
-	passed=$((passed + 1))
+	ok "daemon stopped cleanly"
 else
-	tail -20 "$tmp/daemon.log"
-	fail "daemon exit status"
+	fail "daemon exit status" "$(tail -20 "$tmp/daemon.log")"
 fi
 if out=$("$BIN/anki-col" check "$tmp/profile/collection.anki2" 2>&1) &&
 	grep -q ' 0 problems$' <<<"$out"; then
-	echo "ok   anki-col check"
-	passed=$((passed + 1))
+	ok "anki-col check"
 else
-	echo "$out" | tail -10
-	fail "anki-col check"
+	fail "anki-col check" "$(tail -10 <<<"$out")"
 fi
 finish

@@ -56,8 +56,8 @@ BOOT_TIMEOUT=${CHECK_SYSTEM_BOOT_TIMEOUT:-240}
 BASE_INCLUDE=systemd,systemd-sysv,dbus,iproute2
 APT_PACKAGES="python3 python3-zstandard"
 
-passed=0
-failed=0
+SUITE=system
+. tests/suite.sh
 skipped=0
 say() { echo "check-system: $*"; }
 elapsed() { echo "$(($(date +%s) - START)) s"; }
@@ -65,11 +65,6 @@ cannot_run() {
 	say "cannot run here: $*"
 	echo "0 passed, 0 failed (system tests not run: $*)"
 	exit 0
-}
-broken() {
-	say "$*"
-	echo "0 passed, 1 failed (check-system: $*)"
-	exit 1
 }
 
 # ------------------------------------------------------------ can it run?

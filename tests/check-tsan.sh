@@ -20,13 +20,8 @@ PY=/usr/bin/python3
 PYTESTS=${TSAN_PYTESTS:-test_sync_concurrency.py test_connectd_concurrency.py test_sync_media_prefetch.py
 test_sync_media.py test_sync_full.py test_sync_normal.py test_sync_expiry.py test_backup_concurrent.py}
 
-passed=0
-failed=0
-broken() {
-	echo "check-tsan: $*"
-	echo "0 passed, 1 failed (check-tsan: $*)"
-	exit 1
-}
+SUITE=tsan
+. tests/suite.sh
 
 make --no-print-directory BUILD="$B" tsan >"$B/tsan-make.log" 2>&1 ||
 	broken "make tsan failed (log: $B/tsan-make.log)"
@@ -41,24 +36,13 @@ for f in $PYTESTS; do files="$files tests/integration/$f"; done
 # shellcheck disable=SC2086
 TSAN_OPTIONS="log_path=$PWD/$T/logs/report second_deadlock_stack=1" ANKIHOST_BIN=$PWD/$T/bin \
 	$PY -m pytest -q -p no:cacheprovider --basetemp="$PWD/$T/tmp" $files >"$T/pytest.log" 2>&1
-rc=$?
-line=$(grep -E '(passed|failed|error)' "$T/pytest.log" | tail -1)
-if [ $rc -eq 0 ]; then
-	echo "ok   tsan: integration tests with the ThreadSanitizer programs: $line"
-	passed=$((passed + 1))
-else
-	echo "FAIL tsan: integration tests with the ThreadSanitizer programs: $line (log: $T/pytest.log)"
-	grep -E '^(FAILED|ERROR)' "$T/pytest.log" | head -10 | sed 's/^/     /'
-	failed=$((failed + 1))
-fi
+pytest_result $? "$T/pytest.log" "tsan: integration tests with the ThreadSanitizer programs"
 reports=$(find "$T/logs" -type f | sort)
 if [ -z "$reports" ]; then
-	echo "ok   tsan: no data race, lock-order or signal report from any program run"
-	passed=$((passed + 1))
+	ok "tsan: no data race, lock-order or signal report from any program run"
 else
-	echo "FAIL tsan: $(wc -l <<<"$reports") program runs reported (logs: $(head -3 <<<"$reports" | tr '\n' ' '))"
-	grep -hE '^(WARNING: ThreadSanitizer|    #[0-4] |SUMMARY)' $reports | head -30 | sed 's/^/     /'
-	failed=$((failed + 1))
+	# shellcheck disable=SC2086
+	fail "tsan: $(wc -l <<<"$reports") program runs reported (logs: $(head -3 <<<"$reports" | tr '\n' ' '))" \
+		"$(grep -hE '^(WARNING: ThreadSanitizer|    #[0-4] |SUMMARY)' $reports | head -30)"
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

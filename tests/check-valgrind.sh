@@ -32,15 +32,8 @@ test_backup_cli.py test_tailscale_wait.py test_pkg_cli.py}
 GROUP_B=${VALGRIND_PYTESTS_B:-test_connectd_notes.py test_connectd_cards.py test_connectd_models.py
 test_connectd_packages.py test_connectd_media.py test_anki_col.py}
 
-passed=0
-failed=0
-ok() { echo "ok   valgrind: $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL valgrind: $*"; failed=$((failed + 1)); }
-broken() {
-	echo "check-valgrind: $*"
-	echo "0 passed, 1 failed (check-valgrind: $*)"
-	exit 1
-}
+SUITE=valgrind
+. tests/suite.sh
 
 command -v valgrind >/dev/null || broken "valgrind missing: apt-get install valgrind (make deps)"
 rm -rf "$V"
@@ -53,8 +46,8 @@ VG="env LD_PRELOAD=$PWD/$V/nojit.so valgrind -q --error-exitcode=99 --leak-check
 --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect --num-callers=30"
 export ANKIHOST_SHARED=${ANKIHOST_SHARED:-$PWD/../shared}
 
-first_errors() { # the first lines of valgrind's report in a log, indented
-	grep -E '^==[0-9]+== ' "$1" | head -14 | sed 's/^/     /'
+first_errors() { # the first lines of valgrind's report in a log
+	grep -E '^==[0-9]+== ' "$1" | head -14
 }
 
 # ------------------------------------------------------------ unit tests
@@ -66,7 +59,7 @@ unit() { # unit TEST: one unit test under valgrind; prints one result line
 		echo "ok   valgrind: unit $t ($(grep -oE '\[  PASSED  \] [0-9]+' "$log" | grep -oE '[0-9]+$') tests)"
 	elif [ $rc -eq 99 ]; then
 		echo "FAIL valgrind: unit $t: memcheck errors (log: $log)"
-		first_errors "$log"
+		first_errors "$log" | sed 's/^/     /'
 	else
 		echo "FAIL valgrind: unit $t: exit $rc (log: $log)"
 		grep -E '^\[  (ERROR|FAILED) |^\[   LINE' "$log" | head -6 | sed 's/^/     /'
@@ -109,28 +102,18 @@ pytest_group b $GROUP_B
 rcb=$?
 wait $pida
 rca=$?
-for g in a:$rca b:$rcb; do
-	name=${g%%:*} rc=${g#*:} log=$V/pytest-${g%%:*}.log
-	line=$(grep -E '(passed|failed|error)' "$log" | tail -1)
-	if [ "$rc" -eq 0 ]; then
-		ok "integration tests (group $name) with the programs under valgrind: $line"
-	else
-		fail "integration tests (group $name) with the programs under valgrind: $line (log: $log)"
-		grep -E '^(FAILED|ERROR)' "$log" | head -10 | sed 's/^/     /'
-	fi
-done
+pytest_result $rca "$V/pytest-a.log" "valgrind: integration tests (group a) with the programs under valgrind"
+pytest_result $rcb "$V/pytest-b.log" "valgrind: integration tests (group b) with the programs under valgrind"
 for p in "$B"/bin/*; do
 	n=$(basename "$p")
 	runs=$(find "$V/logs" -name "$n.*.log" | wc -l)
 	[ "$runs" -gt 0 ] || continue
 	bad=$(find "$V/logs" -name "$n.*.log" -size +0 | sort)
 	if [ -z "$bad" ]; then
-		ok "$n: $runs runs, no memcheck errors or leaks"
+		ok "valgrind: $n: $runs runs, no memcheck errors or leaks"
 	else
-		fail "$n: $(wc -l <<<"$bad") of $runs runs reported errors (logs: $(head -3 <<<"$bad" | tr '\n' ' '))"
-		first_errors "$(head -1 <<<"$bad")"
+		fail "valgrind: $n: $(wc -l <<<"$bad") of $runs runs reported errors (logs: $(head -3 <<<"$bad" | tr '\n' ' '))" \
+			"$(first_errors "$(head -1 <<<"$bad")")"
 	fi
 done
-
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
