@@ -167,6 +167,33 @@ t = time.perf_counter() - t0
 errs = sum(1 for r in res if r["error"] is not None)
 print(f"100 parallel clients, {len(res)} notesInfo requests: {len(res) / t:.0f} req/s, "
       f"errors {errs}")
+# cardsInfo (each card rendered, with its next-review labels) and
+# cardsToNotes over every card, the latter against the sqlite3 shell
+# answering the same question on the same file
+cids = call("findCards", query="deck:*")["result"]
+v = []
+for i in range(5):
+    t0 = time.perf_counter()
+    r = call("cardsInfo", cards=cids[i * 1000:(i + 1) * 1000])
+    v.append((time.perf_counter() - t0) * 1000)
+    assert r["error"] is None and all(x.get("nextReviews") for x in r["result"]), r["error"]
+print(f"cardsInfo, 1,000 cards a call: p50 {pct(v, 50):.0f} ms ({pct(v, 50):.0f} us a card)")
+v = []
+for i in range(3):
+    t0 = time.perf_counter()
+    r = call("cardsToNotes", cards=cids)
+    v.append((time.perf_counter() - t0) * 1000)
+nn = len(r["result"])
+shell = []
+for i in range(3):
+    t0 = time.perf_counter()
+    out = subprocess.run(["sqlite3", col, "select count(distinct nid) from cards"],
+                         capture_output=True, text=True)
+    shell.append((time.perf_counter() - t0) * 1000)
+    assert int(out.stdout) == nn, (out.stdout, nn)
+print(f"cardsToNotes, all {len(cids)} cards -> {nn} notes: p50 {pct(v, 50):.0f} ms; sqlite3 "
+      f"shell, distinct note ids of all cards: p50 {pct(shell, 50):.0f} ms; ratio "
+      f"{pct(v, 50) / pct(shell, 50):.1f} (the daemon also parses and writes the ids as JSON)")
 print(f"RSS peak: {rss()[1]} MiB (now {rss_split()})")
 
 # idle: 1 Hz version polling

@@ -524,6 +524,7 @@ enum status act_cards_info(struct ac_call *k)
 	size_t n;
 	if (cards_param(k, &ids, &n))
 		return ST_INVALID;
+	struct sched_labeler *lab = NULL; /* made for the first card that needs it */
 	json_t *out = json_array();
 	int64_t cached_mid = 0;
 	struct notetype nt;
@@ -584,12 +585,16 @@ enum status act_cards_info(struct ac_call *k)
 			json_object_set_new(o, "mod", json_integer(cd.mod));
 			/* Anki's describe_next_states: the desktop's strings, with
 			 * the Unicode isolation marks around the number */
-			char lab[4][SCHED_LABEL_MAX];
-			nst = sched_next_labels(k->c, cd.id, SCHED_LABEL_ISOLATE, lab, &e);
+			char labels[4][SCHED_LABEL_MAX];
+			if (!lab)
+				nst = sched_labeler_new(k->c, &lab, &e);
 			if (!nst)
-				json_object_set_new(
-				    o, "nextReviews",
-				    json_pack("[ssss]", lab[0], lab[1], lab[2], lab[3]));
+				nst = sched_labeler_labels(lab, cd.id, SCHED_LABEL_ISOLATE, labels,
+				                           &e);
+			if (!nst)
+				json_object_set_new(o, "nextReviews",
+				                    json_pack("[ssss]", labels[0], labels[1],
+				                              labels[2], labels[3]));
 			json_object_set_new(o, "flags", json_integer(cd.flags));
 		}
 		free(q);
@@ -605,11 +610,13 @@ enum status act_cards_info(struct ac_call *k)
 		if (nst && nst != ST_NOTFOUND && nst != ST_CORRUPT) {
 			json_decref(out);
 			notetype_free(&nt);
+			sched_labeler_free(lab);
 			free(ids);
 			return ac_fail_err(k, &e);
 		}
 	}
 	notetype_free(&nt);
+	sched_labeler_free(lab);
 	free(ids);
 	return ac_ok(k, out);
 }

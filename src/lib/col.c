@@ -158,12 +158,12 @@ int32_t col_usn(struct col *c)
 enum status col_meta_get(struct col *c, struct col_meta *m, struct errinfo *e)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(c->db, "select crt, mod, scm, ls, ver, usn from col", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return col_sqlite_err(c->db, rc, e, "reading col");
-	rc = sqlite3_step(st);
+	enum status s = col_stmt(c, "select crt, mod, scm, ls, ver, usn from col", &st, e);
+	if (s)
+		return s;
+	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		sqlite3_reset(st);
 		return rc == SQLITE_DONE ? errinfo_set(e, ST_CORRUPT, "the col table has no row")
 		                         : col_sqlite_err(c->db, rc, e, "reading col");
 	}
@@ -173,7 +173,7 @@ enum status col_meta_get(struct col *c, struct col_meta *m, struct errinfo *e)
 	m->ls = sqlite3_column_int64(st, 3);
 	m->ver = sqlite3_column_int(st, 4);
 	m->usn = sqlite3_column_int(st, 5);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return ST_OK;
 }
 

@@ -194,13 +194,11 @@ enum status col_decks_get_or_create(struct col *c, const char *human, int64_t *i
 enum status col_decks_name(struct col *c, int64_t id, char **name, struct errinfo *e)
 {
 	sqlite3_stmt *st;
-	int rc =
-	    sqlite3_prepare_v2(col_db(c), "select name from decks where id = ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return col_sqlite_err(col_db(c), rc, e, "reading a deck");
+	enum status s = col_stmt(c, "select name from decks where id = ?1", &st, e);
+	if (s)
+		return s;
 	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	enum status s = ST_OK;
+	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*name = deck_name_human_from_native((const char *)sqlite3_column_text(st, 0));
 		if (!*name)
@@ -210,7 +208,7 @@ enum status col_decks_name(struct col *c, int64_t id, char **name, struct errinf
 		        ? errinfo_set(e, ST_NOTFOUND, "deck was not found: %lld", (long long)id)
 		        : col_sqlite_err(col_db(c), rc, e, "reading a deck");
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st); /* cached (col_stmt): reset, never finalize */
 	return s;
 }
 

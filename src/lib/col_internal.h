@@ -10,7 +10,7 @@
 
 #include "col.h"
 
-#define COL_STMT_CACHE 32
+#define COL_STMT_CACHE 64 /* more than our cached statements (30 call sites) */
 
 struct col {
 	sqlite3 *db;

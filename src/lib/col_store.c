@@ -251,6 +251,27 @@ enum status col_store_notetype(struct col *c, struct notetype *nt, enum col_stor
 	return s;
 }
 
+/* The row of a by-id read (sql binds ?1 = id) from a cached statement
+ * (col_stmt), stepped to that row: the caller reads it, then resets the
+ * statement (never finalizes it).  ST_NOTFOUND "no WHAT ID" without one. */
+static enum status row_by_id(struct col *c, const char *sql, int64_t id, const char *what,
+                             sqlite3_stmt **st, struct errinfo *e)
+{
+	enum status s = col_stmt(c, sql, st, e);
+	if (s)
+		return s;
+	sqlite3_bind_int64(*st, 1, id);
+	int rc = sqlite3_step(*st);
+	if (rc == SQLITE_ROW)
+		return ST_OK;
+	sqlite3_reset(*st);
+	if (rc == SQLITE_DONE)
+		return errinfo_set(e, ST_NOTFOUND, "no %s %lld", what, (long long)id);
+	s = col_sqlite_err(DB(c), rc, e, "reading");
+	errinfo_prefix(e, "%s %lld", what, (long long)id);
+	return s;
+}
+
 static char *col_strdup_col(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
@@ -262,29 +283,24 @@ enum status col_load_notetype(struct col *c, int64_t id, struct notetype *out, s
 	memset(out, 0, sizeof *out);
 	sqlite3_stmt *st;
 	enum status s =
-	    prep(c, "select name, mtime_secs, usn, config from notetypes where id = ?1", &st, e);
+	    row_by_id(c, "select name, mtime_secs, usn, config from notetypes where id = ?1", id,
+	              "notetype", &st, e);
 	if (s)
 		return s;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return rc == SQLITE_DONE
-		           ? errinfo_set(e, ST_NOTFOUND, "no notetype %lld", (long long)id)
-		           : col_sqlite_err(DB(c), rc, e, "reading a notetype");
-	}
+	int rc;
 	out->id = id;
 	out->name = col_strdup_col(st, 0);
 	out->mtime = sqlite3_column_int64(st, 1);
 	out->usn = sqlite3_column_int(st, 2);
 	s = notetype_config_decode(sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
 	                           &out->cfg, e);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (!s && !out->name)
 		s = errinfo_set(e, ST_NOMEM, "out of memory");
 
 	if (!s)
-		s = prep(c, "select name, config from fields where ntid = ?1 order by ord", &st, e);
+		s = col_stmt(c, "select name, config from fields where ntid = ?1 order by ord", &st,
+		             e);
 	if (!s) {
 		sqlite3_bind_int64(st, 1, id);
 		while (!s && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -303,13 +319,13 @@ enum status col_load_notetype(struct col *c, int64_t id, struct notetype *out, s
 		}
 		if (!s && rc != SQLITE_DONE)
 			s = col_sqlite_err(DB(c), rc, e, "reading fields");
-		sqlite3_finalize(st);
+		sqlite3_reset(st);
 	}
 	if (!s)
-		s = prep(c,
-		         "select name, mtime_secs, usn, config from templates where ntid = ?1 "
-		         "order by ord",
-		         &st, e);
+		s = col_stmt(c,
+		             "select name, mtime_secs, usn, config from templates where ntid = ?1 "
+		             "order by ord",
+		             &st, e);
 	if (!s) {
 		sqlite3_bind_int64(st, 1, id);
 		while (!s && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -331,7 +347,7 @@ enum status col_load_notetype(struct col *c, int64_t id, struct notetype *out, s
 		}
 		if (!s && rc != SQLITE_DONE)
 			s = col_sqlite_err(DB(c), rc, e, "reading templates");
-		sqlite3_finalize(st);
+		sqlite3_reset(st);
 	}
 	if (s) {
 		notetype_free(out);
@@ -401,17 +417,10 @@ enum status col_load_deck(struct col *c, int64_t id, struct deck *out, struct er
 	memset(out, 0, sizeof *out);
 	sqlite3_stmt *st;
 	enum status s =
-	    prep(c, "select name, mtime_secs, usn, common, kind from decks where id = ?1", &st, e);
+	    row_by_id(c, "select name, mtime_secs, usn, common, kind from decks where id = ?1", id,
+	              "deck", &st, e);
 	if (s)
 		return s;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return rc == SQLITE_DONE
-		           ? errinfo_set(e, ST_NOTFOUND, "no deck %lld", (long long)id)
-		           : col_sqlite_err(DB(c), rc, e, "reading a deck");
-	}
 	out->id = id;
 	out->name = col_strdup_col(st, 0);
 	out->mtime = sqlite3_column_int64(st, 1);
@@ -421,7 +430,7 @@ enum status col_load_deck(struct col *c, int64_t id, struct deck *out, struct er
 	if (!s)
 		s = deck_kind_decode(sqlite3_column_blob(st, 4),
 		                     (size_t)sqlite3_column_bytes(st, 4), &out->kind, e);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (!s && !out->name)
 		s = errinfo_set(e, ST_NOMEM, "out of memory");
 	if (s) {
@@ -513,24 +522,17 @@ enum status col_load_deckconf(struct col *c, int64_t id, struct deckconf *out, s
 	memset(out, 0, sizeof *out);
 	sqlite3_stmt *st;
 	enum status s =
-	    prep(c, "select name, mtime_secs, usn, config from deck_config where id = ?1", &st, e);
+	    row_by_id(c, "select name, mtime_secs, usn, config from deck_config where id = ?1", id,
+	              "deck preset", &st, e);
 	if (s)
 		return s;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return rc == SQLITE_DONE
-		           ? errinfo_set(e, ST_NOTFOUND, "no deck preset %lld", (long long)id)
-		           : col_sqlite_err(DB(c), rc, e, "reading a deck preset");
-	}
 	out->id = id;
 	out->name = col_strdup_col(st, 0);
 	out->mtime = sqlite3_column_int64(st, 1);
 	out->usn = sqlite3_column_int(st, 2);
 	s = deckconf_config_decode(sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
 	                           &out->cfg, e);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (!s && !out->name)
 		s = errinfo_set(e, ST_NOMEM, "out of memory");
 	if (s) {

@@ -1017,6 +1017,22 @@ enum status sched_answer_cards(struct col *c, const struct sched_answer *answers
 
 /* ---- preview and labels ---- */
 
+static enum status preview_in(struct sched_env *env, int64_t card_id, const struct sched_opts *opts,
+                              struct sched_preview *out, struct errinfo *e)
+{
+	struct updater u;
+	enum status st = updater_init(env, card_id, opts, &u, e);
+	if (!st) {
+		out->current = u.current;
+		sched_next_states(&u.current, &u.ctx, &out->next);
+		out->secs_until_rollover = u.secs_until_rollover;
+		out->collapse_secs = env->collapse_secs;
+		out->today = u.today;
+	}
+	updater_free(&u);
+	return st;
+}
+
 enum status sched_card_preview(struct col *c, int64_t card_id, const struct sched_opts *opts,
                                struct sched_preview *out, struct errinfo *e)
 {
@@ -1024,25 +1040,43 @@ enum status sched_card_preview(struct col *c, int64_t card_id, const struct sche
 	enum status st = sched_env_init(&env, c, e);
 	if (st)
 		return st;
-	struct updater u;
-	st = updater_init(&env, card_id, opts, &u, e);
-	if (!st) {
-		out->current = u.current;
-		sched_next_states(&u.current, &u.ctx, &out->next);
-		out->secs_until_rollover = u.secs_until_rollover;
-		out->collapse_secs = env.collapse_secs;
-		out->today = u.today;
-	}
-	updater_free(&u);
+	st = preview_in(&env, card_id, opts, out, e);
 	sched_env_free(&env);
 	return st;
 }
 
-enum status sched_next_labels(struct col *c, int64_t card_id, unsigned flags,
-                              char labels[4][SCHED_LABEL_MAX], struct errinfo *e)
+/* A labeler is an env kept from card to card: the day, the presets and
+ * the prepared statements are read once per request, not once per card. */
+struct sched_labeler {
+	struct sched_env env;
+};
+
+enum status sched_labeler_new(struct col *c, struct sched_labeler **out, struct errinfo *e)
+{
+	*out = calloc(1, sizeof **out);
+	if (!*out)
+		return errinfo_set(e, ST_NOMEM, "out of memory");
+	enum status st = sched_env_init(&(*out)->env, c, e);
+	if (st) {
+		free(*out);
+		*out = NULL;
+	}
+	return st;
+}
+
+void sched_labeler_free(struct sched_labeler *l)
+{
+	if (!l)
+		return;
+	sched_env_free(&l->env);
+	free(l);
+}
+
+enum status sched_labeler_labels(struct sched_labeler *l, int64_t card_id, unsigned flags,
+                                 char labels[4][SCHED_LABEL_MAX], struct errinfo *e)
 {
 	struct sched_preview p;
-	enum status st = sched_card_preview(c, card_id, NULL, &p, e);
+	enum status st = preview_in(&l->env, card_id, NULL, &p, e);
 	if (st)
 		return st;
 	for (int i = 0; i < 4; i++) {
@@ -1051,4 +1085,15 @@ enum status sched_next_labels(struct col *c, int64_t card_id, unsigned flags,
 		sched_label(sched_interval_secs(iv), p.collapse_secs, flags, labels[i]);
 	}
 	return ST_OK;
+}
+
+enum status sched_next_labels(struct col *c, int64_t card_id, unsigned flags,
+                              char labels[4][SCHED_LABEL_MAX], struct errinfo *e)
+{
+	struct sched_labeler *l;
+	enum status st = sched_labeler_new(c, &l, e);
+	if (!st)
+		st = sched_labeler_labels(l, card_id, flags, labels, e);
+	sched_labeler_free(l);
+	return st;
 }

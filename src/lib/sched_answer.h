@@ -71,4 +71,13 @@ enum status sched_card_preview(struct col *c, int64_t card_id, const struct sche
 enum status sched_next_labels(struct col *c, int64_t card_id, unsigned flags,
                               char labels[4][SCHED_LABEL_MAX], struct errinfo *e);
 
+/* The same for many cards in one read (cardsInfo): what every card shares
+ * (the day, presets, prepared statements) is read once.  Use it only while
+ * nothing writes to the collection. */
+struct sched_labeler;
+enum status sched_labeler_new(struct col *c, struct sched_labeler **out, struct errinfo *e);
+enum status sched_labeler_labels(struct sched_labeler *l, int64_t card_id, unsigned flags,
+                                 char labels[4][SCHED_LABEL_MAX], struct errinfo *e);
+void sched_labeler_free(struct sched_labeler *l);
+
 #endif
