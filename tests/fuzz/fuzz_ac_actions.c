@@ -11,8 +11,13 @@
  * each request meets what earlier ones created.  Requests that would
  * reach outside the run's directory are skipped: anything naming a
  * package (exportPackage, importPackage: file paths), a URL or path
- * (storeMediaFile, addNote's media), or "..".  After every input it
- * aborts (a finding) when:
+ * (storeMediaFile, addNote's media), or "..".  Ids are made by the
+ * clock, so no input could name an existing note or card by itself:
+ * integers from ID_MARK up stand for them instead and are replaced before
+ * the request runs (real_ids), which takes the fuzzer into every action
+ * that works on existing notes, cards, decks, note types and presets
+ * (libFuzzer learns the marks from the comparisons here).  After every
+ * input it aborts (a finding) when:
  *   - ac_handle gives no reply;
  *   - the writer connection was left inside a transaction;
  *   - the collection fails col_check (notes without cards excepted: an
@@ -40,6 +45,19 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FRESH_EVERY 512
+
+/* ID_MARK * (k + 1) + i stands for the (i mod count)-th id of kind k. */
+#define ID_MARK 1000000
+static const char *const id_sql[] = {
+    "select id from notes order by id limit 1 offset ?1 % (select max(count(), 1) from notes)",
+    "select id from cards order by id limit 1 offset ?1 % (select max(count(), 1) from cards)",
+    "select id from decks order by id limit 1 offset ?1 % (select max(count(), 1) from decks)",
+    "select id from notetypes order by id limit 1 offset ?1 % "
+    "(select max(count(), 1) from notetypes)",
+    "select id from deck_config order by id limit 1 offset ?1 % "
+    "(select max(count(), 1) from deck_config)",
+};
+#define ID_KINDS (sizeof id_sql / sizeof *id_sql)
 
 /* libFuzzer calls in from one thread; the state of the run is here. */
 static struct {
@@ -139,6 +157,47 @@ static void check_collection(void)
 	col_check_report_free(&rep);
 }
 
+/* The id a mark stands for, or the mark itself when there is none of
+ * its kind. */
+static json_int_t real_id(struct col *c, size_t kind, json_int_t i)
+{
+	sqlite3_stmt *st;
+	json_int_t id = (json_int_t)ID_MARK * (json_int_t)(kind + 1) + i;
+	if (sqlite3_prepare_v2(col_db(c), id_sql[kind], -1, &st, NULL) != SQLITE_OK)
+		finding("preparing an id lookup", NULL);
+	sqlite3_bind_int64(st, 1, i);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
+static void real_ids(struct col *c, json_t *v);
+
+/* x, a member of an array or object: a mark is replaced, anything else
+ * searched for marks. */
+static void real_id_in(struct col *c, json_t *x)
+{
+	json_int_t n = json_is_integer(x) ? json_integer_value(x) : 0;
+	if (n >= ID_MARK && n < ID_MARK * (json_int_t)(ID_KINDS + 1))
+		json_integer_set(x, real_id(c, (size_t)(n / ID_MARK) - 1, n % ID_MARK));
+	else
+		real_ids(c, x);
+}
+
+/* Replace every mark in v (recursively) by the id it stands for. */
+static void real_ids(struct col *c, json_t *v)
+{
+	size_t i;
+	const char *k;
+	json_t *x;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, x) real_id_in(c, x);
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, k, x) real_id_in(c, x);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	json_t *req = json_loadb((const char *)data, size, 0, NULL);
@@ -150,6 +209,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (!fz.open || ++fz.runs % FRESH_EVERY == 0)
 		fresh_server();
+	struct col *w = ac_pool_writer(&fz.srv);
+	real_ids(w, req);
+	ac_pool_writer_put(&fz.srv);
 	json_t *reply = ac_handle(&fz.srv, req, true, NULL, true, 0);
 	json_decref(req);
 	if (!reply)
