@@ -556,12 +556,15 @@ enum status act_cards_info(struct ac_call *k)
 		}
 		char *q = NULL, *a = NULL;
 		enum status nst = ST_OK;
-		if (ac_render(k->c, cd.id, &q, &a, &e) != ST_OK) {
+		char *deck = ac_deck_name(k->c, cd.did);
+		/* {{Deck}} is the home deck of a card in a filtered deck */
+		char *home = cd.odid ? ac_deck_name(k->c, cd.odid) : NULL;
+		if (ac_render(&nt, &note, &cd, cd.odid ? home : deck, &q, &a, &e) != ST_OK) {
 			free(q);
 			free(a);
 			q = a = NULL;
 		}
-		char *deck = ac_deck_name(k->c, cd.did);
+		free(home);
 		json_t *o = json_object();
 		if (o) {
 			json_object_set_new(o, "cardId", json_integer(cd.id));

@@ -13,9 +13,11 @@
 /* glue.c: search (search.h) and rendering (render.h) */
 enum status ac_find(struct col *c, const char *query, bool cards, int64_t **ids, size_t *n,
                     struct errinfo *e);
-/* question/answer HTML with the <style> prefix, as card.question(). */
-enum status ac_render(struct col *c, int64_t cid, char **question, char **answer,
-                      struct errinfo *e);
+/* question/answer HTML with the <style> prefix, as card.question(), of a
+ * card whose note and note type the caller has loaded; deck_name is the
+ * {{Deck}} value (the home deck of a card in a filtered deck). */
+enum status ac_render(const struct notetype *nt, const struct note *n, const struct card *cd,
+                      const char *deck_name, char **question, char **answer, struct errinfo *e);
 
 /* act_notes.c: the note object of addNote & co (ankiconnect.md §3.7),
  * shared with guiAddCards. */

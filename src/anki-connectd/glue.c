@@ -22,12 +22,13 @@ enum status ac_find(struct col *c, const char *query, bool cards, int64_t **ids,
 	return search_run_kept(c, query, cards ? SEARCH_CARDS : SEARCH_NOTES, NULL, ids, n, e);
 }
 
-enum status ac_render(struct col *c, int64_t cid, char **question, char **answer, struct errinfo *e)
+enum status ac_render(const struct notetype *nt, const struct note *n, const struct card *cd,
+                      const char *deck_name, char **question, char **answer, struct errinfo *e)
 {
 	*question = *answer = NULL;
 	struct render_out o;
 	memset(&o, 0, sizeof o);
-	enum status st = render_card(c, cid, &o, e);
+	enum status st = render_note_card(nt, n, cd, deck_name, &o, e);
 	if (!st) {
 		*question = o.question;
 		*answer = o.answer;

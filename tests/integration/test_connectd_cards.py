@@ -52,6 +52,25 @@ def test_cards_to_notes_distinct_in_card_order(d):
     assert d.result("cardsToNotes", cards=[7, 8]) == []
 
 
+def test_cards_info_renders_the_home_deck_of_a_moved_card(d):
+    # {{Deck}} names the card's home deck (odid) when it sits in another
+    # deck, while cardsInfo's deckName is the deck it is in now
+    d.result("createModel", modelName="WithDeck", inOrderFields=["Front"],
+             cardTemplates=[{"Name": "C", "Front": "[{{Deck}}] {{Front}}", "Back": "{{FrontSide}}"}])
+    home, away = d.result("createDeck", deck="Home::Sub"), d.result("createDeck", deck="Away")
+    nid = d.result("addNote", note={"deckName": "Home::Sub", "modelName": "WithDeck",
+                                    "fields": {"Front": "x"}})
+    cid = d.result("notesInfo", notes=[nid])[0]["cards"][0]
+    c = d.result("cardsInfo", cards=[cid])[0]
+    assert c["question"].endswith("[Home::Sub] x") and c["deckName"] == "Home::Sub"
+    assert d.result("setSpecificValueOfCard", card=cid, keys=["did", "odid"],
+                    newValues=[away, home], warning_check=True) == [True]
+    c = d.result("cardsInfo", cards=[cid])[0]
+    assert c["question"].endswith("[Home::Sub] x") and c["deckName"] == "Away"
+    assert d.result("setSpecificValueOfCard", card=cid, keys=["did", "odid"],
+                    newValues=[home, 0], warning_check=True) == [True]
+
+
 def test_card_columns(d):
     nid, cid = one_card(d, "front", back="back")
     assert d.result("getEaseFactors", cards=[cid, 5]) == [0, None]
