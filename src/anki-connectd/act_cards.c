@@ -450,7 +450,7 @@ static int cmp_i64(const void *a, const void *b)
 }
 
 /* The note ids of the cards, each once, in the order of their first card
- * (a sorted copy and a flag per distinct id: large requests stay
+ * (a sorted, deduplicated copy and a flag per note id: large requests stay
  * O(n log n)). */
 enum status act_cards_to_notes(struct ac_call *k)
 {
@@ -493,11 +493,12 @@ enum status act_cards_to_notes(struct ac_call *k)
 	}
 	memcpy(sorted, ids, nn * sizeof *sorted);
 	qsort(sorted, nn, sizeof *sorted, cmp_i64);
+	size_t nu = 0; /* sorted[0..nu): each note id once */
+	for (size_t i = 0; i < nn; i++)
+		if (nu == 0 || sorted[nu - 1] != sorted[i])
+			sorted[nu++] = sorted[i];
 	for (size_t i = 0; i < nn; i++) {
-		const int64_t *at = bsearch(&ids[i], sorted, nn, sizeof *sorted, cmp_i64);
-		/* bsearch may land on any of equal keys: flag the first of them */
-		while (at > sorted && at[-1] == ids[i])
-			at--;
+		const int64_t *at = bsearch(&ids[i], sorted, nu, sizeof *sorted, cmp_i64);
 		if (!sent[at - sorted]) {
 			sent[at - sorted] = 1;
 			json_array_append_new(out, json_integer(ids[i]));
