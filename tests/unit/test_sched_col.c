@@ -986,6 +986,21 @@ static void test_labels(void **state)
 	assert_int_equal(sched_next_labels(fx.c, cid, 0, l, NULL), ST_OK);
 	assert_string_equal(l[0], "<10m");
 	assert_int_equal(sched_next_labels(fx.c, 12345, 0, l, NULL), ST_NOTFOUND);
+	/* one labeler over several cards (cardsInfo) gives each card the
+	 * labels it gets alone, a missing card in between included */
+	int64_t fresh = add_card_in(1, fx.basic, 0, NULL);
+	const int64_t seq[] = {cid, fresh, 12345, cid, fresh};
+	struct sched_labeler *lab;
+	assert_int_equal(sched_labeler_new(fx.c, &lab, NULL), ST_OK);
+	for (size_t i = 0; i < sizeof seq / sizeof *seq; i++) {
+		char alone[4][SCHED_LABEL_MAX], many[4][SCHED_LABEL_MAX];
+		unsigned flags = i % 2 ? SCHED_LABEL_ISOLATE : 0;
+		enum status st = sched_next_labels(fx.c, seq[i], flags, alone, NULL);
+		assert_int_equal(sched_labeler_labels(lab, seq[i], flags, many, NULL), st);
+		for (int k = 0; k < 4 && st == ST_OK; k++)
+			assert_string_equal(many[k], alone[k]);
+	}
+	sched_labeler_free(lab);
 }
 
 /* ---- table-driven sequences, fuzz off (Anki's test builds) ----
